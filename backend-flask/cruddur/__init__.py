@@ -1,0 +1,31 @@
+"""Cruddur's Flask application factory."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from flask_cors import CORS
+
+from cruddur.config import Settings, load_settings
+from cruddur.errors import register_error_handlers
+from cruddur.routes import activities, health, messages
+
+CORS_METHODS = ["OPTIONS", "GET", "HEAD", "POST"]
+CORS_HEADERS = ["content-type", "if-modified-since", "traceparent", "tracestate"]
+
+
+def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from the environment; `overrides` (env-style names) win over it."""
+    settings = load_settings(overrides)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    app.json.sort_keys = False
+    app.extensions["cruddur.settings"] = settings
+    app.extensions["cruddur.integrations"] = {}
+
+    CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}},
+         methods=CORS_METHODS, allow_headers=CORS_HEADERS)
+    register_error_handlers(app)
+    for blueprint in (activities.bp, messages.bp, health.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,50 @@
+"""Request bodies and queries, validated with pydantic."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+TTL_DURATIONS = {
+    "30-days": timedelta(days=30),
+    "7-days": timedelta(days=7),
+    "3-days": timedelta(days=3),
+    "1-day": timedelta(days=1),
+    "12-hours": timedelta(hours=12),
+    "3-hours": timedelta(hours=3),
+    "1-hour": timedelta(hours=1),
+}
+
+CRUD_MAX_CHARS = 280
+REPLY_MAX_CHARS = 1024
+MESSAGE_MAX_CHARS = 1024
+SEARCH_TERM_MAX_CHARS = 280
+HANDLE_MAX_CHARS = 64
+
+
+def text(max_length: int):
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
+
+
+class Body(BaseModel):
+    # Strict: a number is not a message. Unknown fields are ignored, as clients add them.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class CreateActivityBody(Body):
+    message: text(CRUD_MAX_CHARS)
+    ttl: Literal[tuple(TTL_DURATIONS)]
+
+
+class CreateReplyBody(Body):
+    message: text(REPLY_MAX_CHARS)
+
+
+class CreateMessageBody(Body):
+    user_receiver_handle: text(HANDLE_MAX_CHARS)
+    message: text(MESSAGE_MAX_CHARS)
+
+
+class SearchQuery(Body):
+    search_term: text(SEARCH_TERM_MAX_CHARS) = Field(alias="term")

@@ -1,0 +1,74 @@
+"""Start the real backend under gunicorn, on a free loopback port, for live tests."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent / "backend-flask"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """`gunicorn app:app` (or `command`) from backend-flask/, with this venv first on PATH and `env` on top."""
+
+    def __init__(self, env: dict[str, str] | None = None, workers: int = 2, command: list[str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        venv_bin = str(Path(sys.executable).parent)
+        self.env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+                    "PORT": str(self.port), "FLASK_RUN_PORT": str(self.port), "WEB_CONCURRENCY": str(workers), **(env or {})}
+        self.command = command or ["gunicorn", "app:app"]
+
+    def start(self, timeout: float = 30) -> Gunicorn:
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the server.
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            self.command, cwd=BACKEND_DIR, env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early:\n{self.read_output()}")
+            try:
+                if requests.get(f"{self.url}/api/health", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{self.stop()}")
+
+    def read_output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self, timeout: float = 20) -> str:
+        """SIGTERM, as Docker and gunicorn's graceful shutdown expect; returns all output."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                raise
+        output = self.read_output()
+        self.log.close()
+        return output
+
+    def __enter__(self) -> Gunicorn:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.output = self.stop()
