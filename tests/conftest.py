@@ -1,6 +1,7 @@
 import pytest
 
 from cruddur import create_app
+from cruddur.observability import TELEMETRY
 from tests.processes import Gunicorn
 
 FRONTEND = "http://localhost:3000"
@@ -8,8 +9,23 @@ BACKEND = "http://localhost:4567"
 
 
 @pytest.fixture
-def app():
-    return create_app({"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND})
+def make_app():
+    """Build apps like `create_app`, and flush and stop their telemetry after the test."""
+    apps = []
+
+    def make(overrides=None):
+        app = create_app({"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, **(overrides or {})})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions[TELEMETRY].shutdown()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

@@ -90,9 +90,8 @@ def test_create_activity_expires_after_its_ttl(client, ttl, lifetime):
     assert aware(crud["expires_at"]) - aware(crud["created_at"]) == lifetime
 
 
-def test_current_user_is_configurable():
-    from cruddur import create_app
-    client = create_app({"CRUDDUR_USER_HANDLE": "worf"}).test_client()
+def test_current_user_is_configurable(make_app):
+    client = make_app({"CRUDDUR_USER_HANDLE": "worf"}).test_client()
     crud = client.post("/api/activities", json={"message": "Qapla'", "ttl": "1-day"}).get_json()
     assert (crud["handle"], crud["display_name"]) == ("worf", "Worf")
 

@@ -1,7 +1,6 @@
 """CORS: the front end's and backend's own origins are allowed, nothing else is."""
 import pytest
 
-from cruddur import create_app
 from tests.conftest import BACKEND, FRONTEND
 
 
@@ -43,13 +42,13 @@ def test_other_origins_get_no_allow_origin(client, origin):
     assert "Access-Control-Allow-Origin" not in preflight(client, origin).headers
 
 
-def test_unset_urls_allow_no_origin_at_all():
-    client = create_app({"FRONTEND_URL": "", "BACKEND_URL": ""}).test_client()
+def test_unset_urls_allow_no_origin_at_all(make_app):
+    client = make_app({"FRONTEND_URL": "", "BACKEND_URL": ""}).test_client()
     for origin in ("null", "None", "http://localhost:3000"):
         assert "Access-Control-Allow-Origin" not in client.get("/api/activities/home", headers={"Origin": origin}).headers
 
 
-def test_trailing_slash_in_frontend_url_still_matches():
-    client = create_app({"FRONTEND_URL": "https://3000-example.gitpod.io/"}).test_client()
+def test_trailing_slash_in_frontend_url_still_matches(make_app):
+    client = make_app({"FRONTEND_URL": "https://3000-example.gitpod.io/"}).test_client()
     response = client.get("/api/activities/home", headers={"Origin": "https://3000-example.gitpod.io"})
     assert response.headers["Access-Control-Allow-Origin"] == "https://3000-example.gitpod.io"

@@ -7,11 +7,14 @@ from flask import Flask
 from flask_cors import CORS
 
 from cruddur.config import Settings, load_settings
+from cruddur import observability
 from cruddur.errors import register_error_handlers
 from cruddur.routes import activities, health, messages
 
 CORS_METHODS = ["OPTIONS", "GET", "HEAD", "POST"]
 CORS_HEADERS = ["content-type", "if-modified-since", "traceparent", "tracestate"]
+# Let the browser read the ids that find this request in Honeycomb and X-Ray.
+CORS_EXPOSE_HEADERS = ["X-Trace-Id", "X-Amzn-Trace-Id"]
 
 
 def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
@@ -21,10 +24,10 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     app.json.sort_keys = False
     app.extensions["cruddur.settings"] = settings
-    app.extensions["cruddur.integrations"] = {}
 
+    observability.init_app(app, settings)
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}},
-         methods=CORS_METHODS, allow_headers=CORS_HEADERS)
+         methods=CORS_METHODS, allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSE_HEADERS)
     register_error_handlers(app)
     for blueprint in (activities.bp, messages.bp, health.bp):
         app.register_blueprint(blueprint)

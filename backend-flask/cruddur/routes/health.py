@@ -1,8 +1,10 @@
 from flask import Blueprint, current_app
 
+from cruddur.observability import INTEGRATIONS
+
 bp = Blueprint("health", __name__, url_prefix="/api")
 
 
 @bp.get("/health")
 def health():
-    return {"status": "ok", "integrations": current_app.extensions["cruddur.integrations"]}
+    return {"status": "ok", "integrations": current_app.extensions[INTEGRATIONS]}

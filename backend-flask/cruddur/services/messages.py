@@ -1,5 +1,7 @@
 from datetime import datetime, timezone
 
+from opentelemetry import trace
+
 from cruddur import data
 from cruddur.errors import NotFound
 
@@ -10,4 +12,9 @@ class Messages:
         if user_receiver_handle not in data.USERS:
             raise NotFound("user_not_found")
         conversation = data.conversations(datetime.now(timezone.utc)).get(user_receiver_handle)
-        return conversation["messages"] if conversation else []
+        results = conversation["messages"] if conversation else []
+        trace.get_current_span().set_attributes({
+            "app.user_handle": user_sender_handle, "app.receiver_handle": user_receiver_handle,
+            "app.result_length": len(results),
+        })
+        return results

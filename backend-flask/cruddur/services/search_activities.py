@@ -1,5 +1,7 @@
 from datetime import datetime, timezone
 
+from opentelemetry import trace
+
 from cruddur import data
 from cruddur.errors import validate
 from cruddur.schemas import SearchQuery
@@ -10,4 +12,6 @@ class SearchActivities:
     def run(query: dict) -> list[dict]:
         term = validate(SearchQuery, query).search_term.casefold()
         now = datetime.now(timezone.utc)
-        return [item for item in data.home_activities(now) if term in item["message"].casefold()]
+        results = [item for item in data.home_activities(now) if term in item["message"].casefold()]
+        trace.get_current_span().set_attributes({"app.search_term": term, "app.result_length": len(results)})
+        return results

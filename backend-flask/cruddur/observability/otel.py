@@ -1,0 +1,118 @@
+"""OpenTelemetry: spans to Honeycomb over OTLP/HTTP, and readable lines on the console.
+
+Trace ids come from AWS's X-Ray id generator, so the id Honeycomb shows is also a
+valid X-Ray trace id; incoming `traceparent` and `X-Amzn-Trace-Id` headers both
+continue the caller's trace.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+
+from flask import Flask, current_app
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
+from opentelemetry.propagate import set_global_textmap
+from opentelemetry.propagators.aws import AwsXRayPropagator
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.util.re import parse_env_headers
+
+from cruddur.config import Settings
+from cruddur.observability import TELEMETRY, Status
+
+EXTENSION = "cruddur.tracer_provider"
+# Health checks every few seconds would drown the real traffic.
+EXCLUDED_URLS = "/api/health"
+MAX_ATTRIBUTE_CHARS = 1024
+
+
+def tracer(name: str) -> trace.Tracer:
+    """A tracer from this app's provider (not a process global), for custom spans."""
+    return current_app.extensions[EXTENSION].get_tracer(name)
+
+
+def one_line(span: ReadableSpan) -> str:
+    """A span as one readable console line instead of the SDK's multi-line JSON."""
+    parent = trace.format_span_id(span.parent.span_id) if span.parent else "-"
+    duration_ms = (span.end_time - span.start_time) / 1e6
+    attributes = json.dumps(dict(span.attributes), default=str, ensure_ascii=False)
+    return (f"span {span.name} kind={span.kind.name} trace_id={trace.format_trace_id(span.context.trace_id)} "
+            f"span_id={trace.format_span_id(span.context.span_id)} parent_id={parent} "
+            f"duration_ms={duration_ms:.3f} status={span.status.status_code.name} {attributes}\n")
+
+
+def exporters(settings: Settings) -> dict[str, partial[SpanExporter]]:
+    """The exporters this configuration asks for, by name, not yet built.
+
+    OTLP whenever an endpoint is set; the console when there is none (the local
+    default, unless OTEL_TRACES_EXPORTER=none) or when OTEL_TRACES_EXPORTER names it.
+    """
+    wanted = settings.otel_traces_exporters
+    chosen = {}
+    if settings.otel_endpoint:
+        chosen["otlp"] = partial(
+            OTLPSpanExporter,
+            endpoint=settings.otel_endpoint.rstrip("/") + "/v1/traces",
+            headers=parse_env_headers(settings.otel_headers or "", liberal=True),
+            timeout=settings.otel_export_timeout_ms / 1000,
+        )
+    if "console" in wanted or not (settings.otel_endpoint or "none" in wanted):
+        chosen["console"] = partial(ConsoleSpanExporter, out=sys.stdout, formatter=one_line)
+    return chosen
+
+
+def init_app(app: Flask, settings: Settings) -> Status:
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: settings.otel_service_name}),
+        id_generator=AwsXRayIdGenerator(),
+        span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
+        shutdown_on_exit=False,
+    )
+    app.extensions[EXTENSION] = provider
+    set_global_textmap(CompositePropagator([
+        AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
+    ]))
+    FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
+    RequestsInstrumentor().instrument(tracer_provider=provider)
+
+    chosen = exporters(settings)
+    telemetry = app.extensions[TELEMETRY]
+
+    def start() -> None:
+        for make_exporter in chosen.values():
+            provider.add_span_processor(BatchSpanProcessor(
+                make_exporter(),
+                max_queue_size=settings.otel_max_queue_size,
+                schedule_delay_millis=settings.otel_schedule_delay_ms,
+                max_export_batch_size=settings.otel_max_export_batch_size,
+                export_timeout_millis=settings.otel_export_timeout_ms,
+            ))
+
+    def shutdown() -> None:
+        provider.shutdown()
+        if RequestsInstrumentor().is_instrumented_by_opentelemetry:
+            RequestsInstrumentor().uninstrument()
+
+    telemetry.on_start(start)
+    telemetry.on_shutdown(shutdown)
+
+    if "otlp" in chosen:
+        detail = f"OTLP/HTTP to {settings.otel_endpoint} as {settings.otel_service_name}"
+        header_names = sorted(parse_env_headers(settings.otel_headers or "", liberal=True))
+        if header_names:
+            detail += f" with headers {', '.join(header_names)}"
+        if "console" in chosen:
+            detail += ", and spans on the console"
+        return Status(True, detail)
+    if "console" in chosen:
+        return Status(True, "spans on the console only: set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb")
+    return Status(True, "tracing in process, exporting nowhere (OTEL_TRACES_EXPORTER=none)")

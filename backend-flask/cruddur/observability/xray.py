@@ -1,0 +1,131 @@
+"""AWS X-Ray: a segment per request, subsegments for routes and mock data.
+
+The segment's trace id is the OpenTelemetry trace id (made X-Ray-compatible by
+AWS's id generator), so one id finds the request in Honeycomb and in X-Ray. The
+SDK is imported only when X-Ray is on: importing it opens a UDP socket.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import wraps
+
+from flask import Flask, current_app, request
+from opentelemetry import trace
+
+from cruddur.config import Settings
+from cruddur.observability import Status
+
+EXTENSION = "cruddur.xray_recorder"
+XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
+
+
+class NoSubsegment:
+    """Stands in for a subsegment when X-Ray is off, so callers need no `if`."""
+
+    def put_metadata(self, key, value, namespace="default") -> None:
+        pass
+
+    def put_annotation(self, key, value) -> None:
+        pass
+
+
+def _recorder():
+    return current_app.extensions.get(EXTENSION)
+
+
+@contextmanager
+def subsegment(name: str) -> Iterator:
+    recorder = _recorder()
+    if recorder is None:
+        yield NoSubsegment()
+        return
+    with recorder.in_subsegment(name) as sub:
+        yield sub or NoSubsegment()
+
+
+def capture(name: str):
+    """Record the decorated route as a subsegment named `name` (the journal's captures)."""
+    def decorator(function):
+        @wraps(function)
+        def captured(*args, **kwargs):
+            with subsegment(name):
+                return function(*args, **kwargs)
+        return captured
+    return decorator
+
+
+def local_sampling_rules(rule_file) -> dict:
+    """The SDK's local rule format, derived from the API's rule in aws/json/xray.json.
+
+    The same numbers then apply when the daemon cannot hand out centralised rules.
+    """
+    rule = json.loads(rule_file.read_text())["SamplingRule"]
+    target = {"fixed_target": rule["ReservoirSize"], "rate": rule["FixedRate"]}
+    return {
+        "version": 2,
+        "rules": [{
+            "description": rule["RuleName"],
+            "host": rule["Host"],
+            "http_method": rule["HTTPMethod"],
+            "url_path": rule["URLPath"],
+            **target,
+        }],
+        "default": target,
+    }
+
+
+def xray_trace_header(incoming: str | None) -> str | None:
+    """X-Amzn-Trace-Id whose Root is the current OpenTelemetry trace id.
+
+    The caller's Parent and Sampled fields are kept when its Root is that same trace,
+    i.e. when the propagator continued the caller's X-Ray trace.
+    """
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return incoming
+    hex_id = trace.format_trace_id(context.trace_id)
+    root = f"1-{hex_id[:8]}-{hex_id[8:]}"
+    fields = dict(part.split("=", 1) for part in (incoming or "").split(";") if "=" in part)
+    header = f"Root={root}"
+    if fields.get("Root") == root:
+        header += "".join(f";{key}={fields[key]}" for key in ("Parent", "Sampled") if key in fields)
+    return header
+
+
+def init_app(app: Flask, settings: Settings) -> Status:
+    if not settings.xray_daemon_address:
+        return Status(False, "set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments")
+    if not settings.xray_sdk_enabled:
+        return Status(False, "AWS_XRAY_SDK_ENABLED is false")
+
+    from aws_xray_sdk.core import AWSXRayRecorder
+    from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
+
+    try:
+        rules = local_sampling_rules(settings.xray_sampling_rule_file)
+        rules_detail = f"local fallback rule from {settings.xray_sampling_rule_file.name}"
+    except (OSError, KeyError, ValueError) as exc:
+        rules = None
+        rules_detail = f"SDK default local rule ({settings.xray_sampling_rule_file} unreadable: {exc})"
+
+    recorder = AWSXRayRecorder()
+    recorder.configure(
+        service="backend-flask",
+        dynamic_naming=settings.xray_url,
+        daemon_address=settings.xray_daemon_address,
+        context_missing="IGNORE_ERROR",
+        sampling_rules=rules,
+        plugins=(),
+    )
+    app.extensions[EXTENSION] = recorder
+
+    @app.before_request
+    def root_segment_in_the_opentelemetry_trace() -> None:
+        header = xray_trace_header(request.environ.get(XRAY_HEADER_ENVIRON))
+        if header:
+            request.environ[XRAY_HEADER_ENVIRON] = header
+
+    XRayMiddleware(app, recorder)
+    return Status(True, f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}")
