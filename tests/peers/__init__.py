@@ -1,0 +1,1 @@
+"""Real protocol peers on loopback that the telemetry is proven against."""
