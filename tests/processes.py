@@ -31,10 +31,12 @@ class Gunicorn:
         self.env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
                     "PORT": str(self.port), "FLASK_RUN_PORT": str(self.port), "WEB_CONCURRENCY": str(workers), **(env or {})}
         self.command = command or ["gunicorn", "app:app"]
+        self.workers = workers if self.command[0] == "gunicorn" else 1
 
     def start(self, timeout: float = 30) -> Gunicorn:
-        # A file, not a pipe: a pipe nobody reads fills up and blocks the server.
-        self.log = tempfile.TemporaryFile(mode="w+")
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the server. Append
+        # mode, because the server shares the file offset that reading moves.
+        self.log = tempfile.TemporaryFile(mode="a+")
         self.process = subprocess.Popen(
             self.command, cwd=BACKEND_DIR, env=self.env,
             stdout=self.log, stderr=subprocess.STDOUT, text=True,
@@ -44,11 +46,16 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.read_output()}")
             try:
-                if requests.get(f"{self.url}/api/health", timeout=1).ok:
+                if requests.get(f"{self.url}/api/health", timeout=1).ok and self.apps_built() >= self.workers:
                     return self
             except requests.ConnectionError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{self.stop()}")
+
+    def apps_built(self) -> int:
+        """Workers that have built the app: each logs its integrations' status once."""
+        return self.read_output().count("rollbar: ")
 
     def read_output(self) -> str:
         self.log.seek(0)

@@ -7,6 +7,7 @@ continue the caller's trace.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import partial
 
@@ -19,7 +20,7 @@ from opentelemetry.propagate import set_global_textmap
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import PROCESS_PID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -72,7 +73,8 @@ def exporters(settings: Settings) -> dict[str, partial[SpanExporter]]:
 
 def init_app(app: Flask, settings: Settings) -> Status:
     provider = TracerProvider(
-        resource=Resource.create({SERVICE_NAME: settings.otel_service_name}),
+        # The pid tells gunicorn's workers apart (the app is built in each worker, after the fork).
+        resource=Resource.create({SERVICE_NAME: settings.otel_service_name, PROCESS_PID: os.getpid()}),
         id_generator=AwsXRayIdGenerator(),
         span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
         shutdown_on_exit=False,

@@ -76,15 +76,16 @@ def local_sampling_rules(rule_file) -> dict:
     }
 
 
-def xray_trace_header(incoming: str | None) -> str | None:
+def xray_trace_header(incoming: str | None) -> str:
     """X-Amzn-Trace-Id whose Root is the current OpenTelemetry trace id.
 
     The caller's Parent and Sampled fields are kept when its Root is that same trace,
-    i.e. when the propagator continued the caller's X-Ray trace.
+    i.e. when the propagator continued the caller's X-Ray trace. A request that
+    OpenTelemetry does not trace (the health check) is not sampled here either.
     """
     context = trace.get_current_span().get_span_context()
     if not context.is_valid:
-        return incoming
+        return "Sampled=0"
     hex_id = trace.format_trace_id(context.trace_id)
     root = f"1-{hex_id[:8]}-{hex_id[8:]}"
     fields = dict(part.split("=", 1) for part in (incoming or "").split(";") if "=" in part)
@@ -123,9 +124,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
 
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:
-        header = xray_trace_header(request.environ.get(XRAY_HEADER_ENVIRON))
-        if header:
-            request.environ[XRAY_HEADER_ENVIRON] = header
+        request.environ[XRAY_HEADER_ENVIRON] = xray_trace_header(request.environ.get(XRAY_HEADER_ENVIRON))
 
     XRayMiddleware(app, recorder)
     return Status(True, f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}")
