@@ -45,7 +45,7 @@ class Telemetry:
         self._starters.append(starter)
 
     def on_shutdown(self, stopper: Callable[[], None]) -> None:
-        """Flush and stop; called in reverse order of registration, so logs outlive spans."""
+        """Flush and stop; called in order of registration (logging first, see logs.py)."""
         self._stoppers.append(stopper)
 
     def start(self) -> None:
@@ -61,7 +61,7 @@ class Telemetry:
         atexit.unregister(self.shutdown)
         with self._lock:
             stoppers, self._stoppers = self._stoppers, []
-        for stopper in reversed(stoppers):
+        for stopper in stoppers:
             try:
                 stopper()
             except Exception:

@@ -2,24 +2,30 @@
 
 Every record of the `cruddur` loggers carries the current trace id, so a line found
 in CloudWatch Logs Insights leads to the same request in Honeycomb and X-Ray.
+Formatting and writing happen on a background thread once telemetry has started,
+so a request only pays for putting a record on a bounded queue.
 """
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import sys
 import time
 from datetime import datetime, timezone
+from logging.handlers import QueueHandler, QueueListener
 
 from flask import Flask, g, request
 from opentelemetry import trace
 
 from cruddur.config import Settings
+from cruddur.observability import TELEMETRY
 
 APP_LOGGER = "cruddur"
 TRACE_ID_HEADER = "X-Trace-Id"
 # Long enough for any real line, short enough that a hostile request cannot make a huge event.
 MAX_FIELD_CHARS = 2048
+QUEUE_CAPACITY = 10_000
 
 access_logger = logging.getLogger("cruddur.access")
 
@@ -59,20 +65,74 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class BackgroundHandler(QueueHandler):
+    """Queues records for a listener thread; writes them directly until that thread runs.
+
+    Direct writing covers start-up (before the gunicorn worker serves) and shutdown.
+    The queue is bounded: when full, the oldest record is dropped and counted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(queue.Queue(QUEUE_CAPACITY))
+        self.listener = QueueListener(self.queue, respect_handler_level=True)
+        self.running = False
+        self.dropped = 0
+        self.addFilter(TraceIdFilter())
+
+    def add(self, handler: logging.Handler) -> None:
+        self.listener.handlers = (*self.listener.handlers, handler)
+
+    def start(self) -> None:
+        self.listener.start()
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+        self.listener.stop()
+        if self.dropped:
+            logging.getLogger(APP_LOGGER).warning("dropped %d log records: the log queue was full", self.dropped)
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The queue stays in this process, so the record needs no pickling-safe copy.
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(record)
+                return
+            except queue.Full:
+                try:
+                    self.queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.running:
+            super().emit(record)
+        else:
+            self.listener.handle(record)
+
+
 def add_handler(handler: logging.Handler) -> None:
-    """Attach a handler to the app's loggers, formatting and trace-stamping like the others."""
+    """Send the app's log records to `handler` too, as JSON lines with their trace id."""
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(TraceIdFilter())
-    logging.getLogger(APP_LOGGER).addHandler(handler)
+    (background,) = logging.getLogger(APP_LOGGER).handlers
+    background.add(handler)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    background = BackgroundHandler()
     app_logger = logging.getLogger(APP_LOGGER)
     # The app owns its logger: a new app (as in tests) replaces the handlers of the last one.
-    app_logger.handlers.clear()
+    app_logger.handlers[:] = [background]
     app_logger.setLevel(logging.INFO)
     app_logger.propagate = False
     add_handler(logging.StreamHandler(sys.stdout))
+    telemetry = app.extensions[TELEMETRY]
+    telemetry.on_start(background.start)
+    telemetry.on_shutdown(background.stop)
 
     @app.before_request
     def start_clock() -> None:
@@ -80,6 +140,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def log_access(response):
+        # Missing when an earlier before_request hook ended the request.
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
         full_path = clip(request.full_path.rstrip("?"))
