@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from flask import Flask
 from flask_cors import CORS
 
-from cruddur.config import Settings, load_settings
 from cruddur import observability
+from cruddur.config import load_settings
 from cruddur.errors import register_error_handlers
 from cruddur.routes import activities, health, messages
 

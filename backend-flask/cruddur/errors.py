@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+
 class ApiError(Exception):
     """An expected failure that the client can act on."""
 
