@@ -1,0 +1,172 @@
+"""CloudWatch Logs against moto's server on loopback: what arrives in the log group, and when it stays off."""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from watchtower import WatchtowerWarning
+
+from cruddur.observability import TELEMETRY
+from tests.peers.cloudwatch import REGION, MotoServer
+from tests.processes import Gunicorn, free_port
+
+GROUP = "cruddur"
+SECRET = "cruddur-test-secret-0f3b9c"
+HOME = "/api/activities/home"
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server):
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path, moto):
+    """boto3 reads os.environ itself: fake keys, a region, moto as endpoint, and nothing from ~/.aws."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "CLOUDWATCH_LOG_GROUP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    # Without keys boto3 would ask the instance metadata service, which is not on loopback.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.url)
+    return monkeypatch
+
+
+def cloudwatch_status(client) -> dict:
+    response = client.get("/api/health")
+    assert SECRET not in response.get_data(as_text=True)
+    return response.get_json()["integrations"]["cloudwatch"]
+
+
+def warnings_from_cloudwatch(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines()
+            if '"logger": "cruddur.observability.cloudwatch"' in line and '"level": "WARNING"' in line]
+
+
+# boto3 itself honours both endpoint variables; the app passes no endpoint of its own.
+@pytest.mark.parametrize("endpoint_variable", ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_ENDPOINT_URL"])
+def test_access_line_and_home_activities_arrive_with_the_request_trace_id(make_app, aws_env, moto, capsys,
+                                                                          endpoint_variable):
+    aws_env.delenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
+    aws_env.setenv(endpoint_variable, moto.url)
+    app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP})
+    client = app.test_client()
+    response = client.get(f"{HOME}?page=1")
+    assert response.status_code == 200
+    status = cloudwatch_status(client)
+    assert status == {"enabled": True, "detail": f"log group {GROUP} in {REGION} via {moto.url}"}
+
+    app.extensions[TELEMETRY].shutdown()
+
+    trace_id = response.headers["X-Trace-Id"]
+    lines = moto.lines(GROUP)
+    access = [line for line in lines if line["logger"] == "cruddur.access" and line["path"].startswith(HOME)]
+    assert len(access) == 1
+    assert access[0]["trace_id"] == trace_id
+    assert access[0]["level"] == "INFO"
+    assert {key: access[0][key] for key in ("remote_addr", "method", "scheme", "path", "status")} == {
+        "remote_addr": "127.0.0.1", "method": "GET", "scheme": "http", "path": f"{HOME}?page=1", "status": 200}
+    assert access[0]["time"] and access[0]["duration_ms"] >= 0
+    home = [line for line in lines if line["logger"] == "cruddur.services.home_activities"]
+    assert [(line["message"], line["trace_id"]) for line in home] == [("HomeActivities", trace_id)]
+    # The health check is logged too, in the same per-process stream.
+    assert {line["stream"] for line in lines} == {access[0]["stream"]}
+
+    stdout = capsys.readouterr().out
+    assert SECRET not in stdout
+    assert not any(SECRET in event["message"] for event in moto.events(GROUP))
+
+
+def test_off_when_no_log_group_is_set(make_app, aws_env, moto):
+    app = make_app()
+    client = app.test_client()
+    assert client.get(HOME).status_code == 200
+    status = cloudwatch_status(client)
+    assert status["enabled"] is False and "CLOUDWATCH_LOG_GROUP" in status["detail"]
+
+    app.extensions[TELEMETRY].shutdown()
+    assert moto.groups() == []
+
+
+@pytest.mark.parametrize("unset, reason", [
+    (("AWS_DEFAULT_REGION",), "no AWS region"),
+    (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "no AWS credentials"),
+])
+def test_off_with_one_clear_reason_when_region_or_credentials_are_missing(make_app, aws_env, moto, capsys,
+                                                                          unset, reason):
+    for name in unset:
+        aws_env.delenv(name)
+    app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP})
+    client = app.test_client()
+    assert client.get(HOME).status_code == 200
+    status = cloudwatch_status(client)
+    assert status["enabled"] is False and status["detail"].startswith(reason)
+
+    app.extensions[TELEMETRY].shutdown()
+    assert moto.groups() == []
+    startup = [line for line in capsys.readouterr().out.splitlines() if "cloudwatch: off" in line]
+    assert len(startup) == 1 and reason in startup[0]
+
+
+def test_cloudwatch_down_at_start_warns_once_serves_and_delivers_once_it_answers(make_app, aws_env, capsys):
+    port = free_port()
+    aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", f"http://127.0.0.1:{port}")
+    aws_env.setenv("AWS_MAX_ATTEMPTS", "1")  # boto3's own setting: fail fast on the closed port
+    app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP})
+    client = app.test_client()
+    first = client.get(HOME)
+    assert first.status_code == 200 and client.get(HOME).status_code == 200
+
+    # CloudWatch comes back, without the group: the queued lines still arrive.
+    with MotoServer(port) as moto:
+        assert moto.groups() == []
+        app.extensions[TELEMETRY].shutdown()
+        trace_ids = [line["trace_id"] for line in moto.lines(GROUP) if line["logger"] == "cruddur.access"]
+    assert first.headers["X-Trace-Id"] in trace_ids and len(trace_ids) == 2
+    assert len(warnings_from_cloudwatch(capsys.readouterr().out)) == 1
+
+
+def test_cloudwatch_down_throughout_never_hangs_the_shutdown(make_app, aws_env, capsys):
+    aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", f"http://127.0.0.1:{free_port()}")
+    aws_env.setenv("AWS_MAX_ATTEMPTS", "1")
+    app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP})
+    client = app.test_client()
+    assert [client.get(HOME).status_code for _ in range(3)] == [200] * 3
+
+    started = time.monotonic()
+    # watchtower reports lines it could not deliver as warnings, rather than dropping them silently.
+    with pytest.warns(WatchtowerWarning, match="Failed to deliver logs"):
+        app.extensions[TELEMETRY].shutdown()
+    assert time.monotonic() - started < 5
+    assert len(warnings_from_cloudwatch(capsys.readouterr().out)) == 1
+
+
+@pytest.mark.live
+def test_gunicorn_workers_ship_every_access_line_and_sigterm_flushes_them(aws_env, moto):
+    server = Gunicorn({"CLOUDWATCH_LOG_GROUP": GROUP}, workers=2).start()
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: requests.get(f"{server.url}{HOME}", timeout=10), range(40)))
+    assert all(response.status_code == 200 for response in responses)
+    # Sent every few seconds: whatever arrives below was flushed by SIGTERM.
+    assert not any(HOME in event["message"] for event in moto.events(GROUP))
+    output = server.stop()
+
+    lines = moto.lines(GROUP)
+    access = [line for line in lines if line["logger"] == "cruddur.access" and line["path"] == HOME]
+    assert sorted(line["trace_id"] for line in access) == sorted(r.headers["X-Trace-Id"] for r in responses)
+    assert len({line["stream"] for line in access}) == 2, "each worker ships to its own stream"
+    assert output.count("cloudwatch: on") == 2
+    assert warnings_from_cloudwatch(output) == [] and "Warning" not in output
+    assert SECRET not in output
+    assert not any(SECRET in event["message"] for event in moto.events(GROUP))
