@@ -49,11 +49,6 @@ def cloudwatch_status(client) -> dict:
     return response.get_json()["integrations"]["cloudwatch"]
 
 
-def warnings_from_cloudwatch(stdout: str) -> list[str]:
-    return [line for line in stdout.splitlines()
-            if '"logger": "cruddur.observability.cloudwatch"' in line and '"level": "WARNING"' in line]
-
-
 # boto3 itself honours both endpoint variables; the app passes no endpoint of its own.
 @pytest.mark.parametrize("endpoint_variable", ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_ENDPOINT_URL"])
 def test_access_line_and_home_activities_arrive_with_the_request_trace_id(make_app, aws_env, moto, capsys,
@@ -119,7 +114,7 @@ def test_off_with_one_clear_reason_when_region_or_credentials_are_missing(make_a
     assert len(startup) == 1 and reason in startup[0]
 
 
-def test_cloudwatch_down_at_start_warns_once_serves_and_delivers_once_it_answers(make_app, aws_env, capsys):
+def test_cloudwatch_down_at_start_serves_and_delivers_once_it_answers(make_app, aws_env, capsys):
     port = free_port()
     aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", f"http://127.0.0.1:{port}")
     aws_env.setenv("AWS_MAX_ATTEMPTS", "1")  # boto3's own setting: fail fast on the closed port
@@ -134,10 +129,11 @@ def test_cloudwatch_down_at_start_warns_once_serves_and_delivers_once_it_answers
         app.extensions[TELEMETRY].shutdown()
         trace_ids = [line["trace_id"] for line in moto.lines(GROUP) if line["logger"] == "cruddur.access"]
     assert first.headers["X-Trace-Id"] in trace_ids and len(trace_ids) == 2
-    assert len(warnings_from_cloudwatch(capsys.readouterr().out)) == 1
+    # Nothing on the request path talked to CloudWatch, so nothing there failed.
+    assert "cloudwatch" not in capsys.readouterr().err.lower()
 
 
-def test_cloudwatch_down_throughout_never_hangs_the_shutdown(make_app, aws_env, capsys):
+def test_cloudwatch_down_throughout_never_hangs_the_shutdown(make_app, aws_env):
     aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", f"http://127.0.0.1:{free_port()}")
     aws_env.setenv("AWS_MAX_ATTEMPTS", "1")
     app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP})
@@ -149,7 +145,6 @@ def test_cloudwatch_down_throughout_never_hangs_the_shutdown(make_app, aws_env, 
     with pytest.warns(WatchtowerWarning, match="Failed to deliver logs"):
         app.extensions[TELEMETRY].shutdown()
     assert time.monotonic() - started < 5
-    assert len(warnings_from_cloudwatch(capsys.readouterr().out)) == 1
 
 
 @pytest.mark.live
@@ -158,8 +153,9 @@ def test_gunicorn_workers_ship_every_access_line_and_sigterm_flushes_them(aws_en
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(lambda _: requests.get(f"{server.url}{HOME}", timeout=10), range(40)))
     assert all(response.status_code == 200 for response in responses)
-    # Sent every few seconds: whatever arrives below was flushed by SIGTERM.
-    assert not any(HOME in event["message"] for event in moto.events(GROUP))
+    # Sent every few seconds, and the group is made by the first send: whatever
+    # arrives below was flushed by SIGTERM.
+    assert GROUP not in moto.groups()
     output = server.stop()
 
     lines = moto.lines(GROUP)
@@ -167,6 +163,6 @@ def test_gunicorn_workers_ship_every_access_line_and_sigterm_flushes_them(aws_en
     assert sorted(line["trace_id"] for line in access) == sorted(r.headers["X-Trace-Id"] for r in responses)
     assert len({line["stream"] for line in access}) == 2, "each worker ships to its own stream"
     assert output.count("cloudwatch: on") == 2
-    assert warnings_from_cloudwatch(output) == [] and "Warning" not in output
+    assert "Warning" not in output
     assert SECRET not in output
     assert not any(SECRET in event["message"] for event in moto.events(GROUP))

@@ -14,8 +14,6 @@ from flask import Flask
 from cruddur.config import Settings
 from cruddur.observability import TELEMETRY, Status, logs
 
-logger = logging.getLogger(__name__)
-
 # Lines show up in the console within seconds, a busy worker still makes one call per
 # interval rather than one per line, and a worker killed without a flush (SIGKILL) loses
 # at most this much. CloudWatch takes up to 10,000 events a call; 1,000 keeps calls small.
@@ -25,7 +23,7 @@ MAX_BATCH_COUNT = 1000
 STREAM_NAME = "{machine_name}-{process_id}"
 # gunicorn allows 10 s (graceful_timeout) after SIGTERM: logs get half of it when CloudWatch is down.
 FLUSH_TIMEOUT_S = 5
-# A blackholed endpoint must not hold the first request (which makes the handler) for minutes.
+# A blackholed endpoint must not hold the sending thread, or the shutdown flush, for minutes.
 CONNECT_TIMEOUT_S = 2
 READ_TIMEOUT_S = 5
 
@@ -65,17 +63,12 @@ class Shipper:
         self.handler: logging.Handler | None = None
 
     def start(self) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        handler_type = handler_class()
-        options = dict(log_group_name=self.group, log_stream_name=STREAM_NAME, boto3_client=self.client,
-                       send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT)
-        try:
-            self.handler = handler_type(**options)  # describes the group, and creates it if missing
-        except (BotoCoreError, ClientError) as error:
-            logger.warning("cloudwatch: cannot reach log group %s yet (%s); lines are still sent, "
-                           "and the group is made once CloudWatch answers", self.group, error)
-            self.handler = handler_type(create_log_group=False, **options)
+        # No network here: this runs on the first request. The group is made by the
+        # handler's own thread when its first send finds it missing (see handler_class).
+        self.handler = handler_class()(
+            log_group_name=self.group, log_stream_name=STREAM_NAME, boto3_client=self.client,
+            send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT, create_log_group=False,
+        )
         logs.add_handler(self.handler)
 
     def stop(self) -> None:
