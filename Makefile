@@ -2,19 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+FRONTEND := frontend-react-js
+# The origins a browser on this machine uses; compose and Gitpod set their own.
+export FRONTEND_URL ?= http://localhost:3000
+export BACKEND_URL ?= http://localhost:4567
 
-.PHONY: run test setup backend
+.PHONY: run test setup
 
 run: setup
-	cd backend-flask && ../$(BIN)/gunicorn app:app
+	@trap 'kill 0' INT TERM; \
+	(cd backend-flask && exec ../$(BIN)/gunicorn app:app) & \
+	(cd $(FRONTEND) && exec npm run dev) & \
+	wait
 
 test: setup
+	cd $(FRONTEND) && npm test
 	$(BIN)/pytest
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed
 
-# Reinstalled whenever a requirements file changes.
+# Each is reinstalled whenever its pins change.
 $(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
 	touch $@
