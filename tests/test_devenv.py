@@ -1,0 +1,493 @@
+"""The files people run or paste to get a development environment, checked without Docker
+or an AWS account: docker-compose.yml, the collector's config, Gitpod, Codespaces, the X-Ray
+JSON files and the bin/ scripts that create them, the Dockerfiles, and the whole repository
+for leaked secrets."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import botocore.session
+import pytest
+import requests
+import yaml
+from botocore.validate import validate_parameters
+
+from cruddur.config import Settings
+from tests.processes import BACKEND_DIR, Gunicorn, free_port
+
+ROOT = BACKEND_DIR.parent
+FRONTEND_DIR = ROOT / "frontend-react-js"
+VENV_BIN = Path(sys.executable).parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
+SERVICES = COMPOSE["services"]
+COLLECTOR_CONFIG = yaml.safe_load((ROOT / "otel-collector" / "config.yaml").read_text())
+PUBLIC_PORTS = {3000, 4567, 2000, 4318}
+
+# What a developer with every account would export, each value plainly fake.
+ACCOUNTS = {
+    "HONEYCOMB_API_KEY": "fake-honeycomb-key",
+    "AWS_DEFAULT_REGION": "eu-west-2",
+    "AWS_ACCESS_KEY_ID": "fake-access-key-id",
+    "AWS_SECRET_ACCESS_KEY": "fake-secret-access-key",
+    "ROLLBAR_ACCESS_TOKEN": "fake-rollbar-token",
+}
+GITPOD = {"GITPOD_WORKSPACE_ID": "cruddur-example", "GITPOD_WORKSPACE_CLUSTER_HOST": "ws-example.gitpod.io"}
+CODESPACES = {"CODESPACE_NAME": "cruddur-example", "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN": "app.github.dev"}
+
+
+def interpolate(environment: dict[str, str], shell: dict[str, str]) -> dict[str, str]:
+    """Compose's ${NAME}, ${NAME:-default} and ${NAME:+replacement} against `shell`, an
+    unset variable counting as empty; any other `$` is left for the caller to catch."""
+    def substitute(match: re.Match) -> str:
+        name, operator, word = match.groups()
+        value = shell.get(name, "")
+        if operator == ":-":
+            return value or word
+        if operator == ":+":
+            return word if value else ""
+        return value
+
+    pattern = r"\$\{(\w+)(?:(:[-+])([^${}]*))?\}"
+    return {name: re.sub(pattern, substitute, str(value)) for name, value in environment.items()}
+
+
+def service_env(service: str, shell: dict[str, str]) -> dict[str, str]:
+    return interpolate(SERVICES[service]["environment"], shell)
+
+
+def compose_env_output(machine: dict[str, str]) -> dict[str, str]:
+    """What `bin/compose-env > .env` writes on a machine with `machine`'s variables."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("GITPOD_", "CODESPACE"))}
+    output = subprocess.run([ROOT / "bin" / "compose-env"], env={**env, **machine},
+                            capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in output.splitlines())
+
+
+# --- docker-compose.yml -------------------------------------------------------------
+
+def test_compose_file_follows_the_compose_specification():
+    result = subprocess.run(
+        [VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", COMPOSE_FILE],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_uses_only_the_interpolation_it_is_checked_with():
+    for service in SERVICES:
+        for name, value in service_env(service, ACCOUNTS).items():
+            assert "$" not in value, f"{service}: {name} has interpolation these tests do not understand"
+
+
+def test_compose_hard_codes_no_region_and_pins_every_image():
+    assert not re.search(r"\b[a-z]{2}(-gov)?-[a-z]+-\d\b", COMPOSE_FILE.read_text())
+    for name, service in SERVICES.items():
+        assert "build" in service or re.fullmatch(r"[\w./-]+:\d[\w.-]*", service["image"]), name
+
+
+def readme_variables() -> set[str]:
+    """The first column of README.md's configuration table."""
+    section = (ROOT / "README.md").read_text().split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", cell)}
+
+
+def test_backend_gets_exactly_the_variables_the_readme_documents():
+    assert set(SERVICES["backend-flask"]["environment"]) == readme_variables()
+
+
+# Read by boto3 itself rather than by Cruddur's code (README: "read by boto3's own credential chain").
+READ_BY_BOTO3 = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"}
+
+
+def test_every_backend_variable_is_read_by_the_backend():
+    source = "\n".join(path.read_text() for path in BACKEND_DIR.rglob("*.py"))
+    unread = [name for name in SERVICES["backend-flask"]["environment"]
+              if name not in READ_BY_BOTO3 and not re.search(rf"""["']{name}["']""", source)]
+    assert not unread
+
+
+def test_every_front_end_variable_is_read_by_the_front_end():
+    assert (FRONTEND_DIR / "src").is_dir(), "frontend-react-js/src is missing"
+    source = "\n".join(path.read_text() for path in (FRONTEND_DIR / "src").rglob("*.js*"))
+    unread = [name for name in SERVICES["frontend-react-js"]["environment"]
+              if f"import.meta.env.{name}" not in source]
+    assert not unread
+
+
+def test_collector_gets_exactly_the_variables_its_config_reads():
+    config_text = (ROOT / "otel-collector" / "config.yaml").read_text()
+    assert set(SERVICES["otel-collector"]["environment"]) == set(re.findall(r"\$\{env:(\w+)\}", config_text))
+
+
+def test_xray_daemon_gets_its_region_and_credentials_from_the_shell():
+    env = SERVICES["xray-daemon"]["environment"]
+    assert env == {"AWS_REGION": "${AWS_DEFAULT_REGION:-}",
+                   "AWS_ACCESS_KEY_ID": "${AWS_ACCESS_KEY_ID:-}",
+                   "AWS_SECRET_ACCESS_KEY": "${AWS_SECRET_ACCESS_KEY:-}"}
+    # The image's entrypoint is the daemon, so the command is its flags alone.
+    assert SERVICES["xray-daemon"]["command"] == ["-o", "-b", "xray-daemon:2000"]
+    assert SERVICES["xray-daemon"]["ports"] == ["2000:2000/udp"]
+
+
+def test_with_no_accounts_every_integration_is_off():
+    settings = Settings.from_env(service_env("backend-flask", {}))
+    assert settings.otel_endpoint is None
+    assert settings.xray_daemon_address is None
+    assert settings.cloudwatch_log_group is None
+    assert settings.rollbar_access_token is None
+    assert service_env("xray-daemon", {})["AWS_REGION"] == ""
+
+
+def test_with_every_account_every_integration_is_on():
+    env = service_env("backend-flask", ACCOUNTS)
+    settings = Settings.from_env(env)
+    assert settings.otel_endpoint == "https://api.honeycomb.io"
+    assert settings.otel_headers == "x-honeycomb-team=fake-honeycomb-key"
+    assert settings.xray_daemon_address == "xray-daemon:2000"
+    assert settings.cloudwatch_log_group == "cruddur"
+    assert settings.rollbar_access_token == "fake-rollbar-token"
+    assert env["AWS_DEFAULT_REGION"] == "eu-west-2"
+    assert service_env("xray-daemon", ACCOUNTS)["AWS_REGION"] == "eu-west-2"
+    assert service_env("otel-collector", ACCOUNTS)["HONEYCOMB_API_KEY"] == "fake-honeycomb-key"
+
+
+def test_sampling_rule_file_is_mounted_where_the_backend_reads_it():
+    rule_file = Path(SERVICES["backend-flask"]["environment"]["AWS_XRAY_SAMPLING_RULE_FILE"])
+    mounts = [volume.split(":") for volume in SERVICES["backend-flask"]["volumes"]]
+    (host_file,) = [ROOT / source / rule_file.relative_to(target)
+                    for source, target, *_ in mounts if rule_file.is_relative_to(target)]
+    assert host_file == ROOT / "aws" / "json" / "xray.json"
+
+
+@pytest.mark.parametrize("machine, frontend, backend, collector", [
+    ({}, "http://localhost:3000", "http://localhost:4567", "http://localhost:4318"),
+    (GITPOD, "https://3000-cruddur-example.ws-example.gitpod.io", "https://4567-cruddur-example.ws-example.gitpod.io",
+     "https://4318-cruddur-example.ws-example.gitpod.io"),
+    (CODESPACES, "https://cruddur-example-3000.app.github.dev", "https://cruddur-example-4567.app.github.dev",
+     "https://cruddur-example-4318.app.github.dev"),
+], ids=["localhost", "gitpod", "codespaces"])
+def test_urls_follow_the_machine(machine, frontend, backend, collector):
+    shell = compose_env_output(machine)
+    assert service_env("backend-flask", shell)["FRONTEND_URL"] == frontend
+    assert service_env("backend-flask", shell)["BACKEND_URL"] == backend
+    assert service_env("backend-flask", shell)["AWS_XRAY_URL"] == "*" + backend.split("://")[1] + "*"
+    assert service_env("otel-collector", shell)["FRONTEND_URL"] == frontend
+    assert service_env("frontend-react-js", shell) == {
+        "REACT_APP_BACKEND_URL": backend, "REACT_APP_OTEL_COLLECTOR_URL": collector}
+
+
+def test_urls_fall_back_to_localhost_without_an_env_file():
+    assert service_env("backend-flask", {})["FRONTEND_URL"] == "http://localhost:3000"
+    assert service_env("backend-flask", {})["BACKEND_URL"] == "http://localhost:4567"
+    assert service_env("frontend-react-js", {})["REACT_APP_BACKEND_URL"] == "http://localhost:4567"
+
+
+@pytest.mark.live
+def test_backend_with_composes_environment_and_no_accounts_serves_and_passes_its_healthcheck():
+    env = service_env("backend-flask", {})
+    del env["PORT"]  # Gunicorn picks a free port
+    with Gunicorn(env=env) as server:
+        assert requests.get(f"{server.url}/api/activities/home", timeout=5).status_code == 200
+        integrations = requests.get(f"{server.url}/api/health", timeout=5).json()["integrations"]
+        assert not any(integrations[name]["enabled"] for name in ("xray", "cloudwatch", "rollbar"))
+        check = SERVICES["backend-flask"]["healthcheck"]["test"]
+        assert check[0] == "CMD" and "/api/health" in check[-1]
+        command = [part.replace(":4567/", f":{server.port}/") for part in check[1:]]
+        assert subprocess.run(command, env={**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}).returncode == 0
+
+
+# --- the OpenTelemetry Collector ---------------------------------------------------------
+
+def test_collector_receives_the_browsers_spans_with_cors_for_the_front_end():
+    http = COLLECTOR_CONFIG["receivers"]["otlp"]["protocols"]["http"]
+    assert http["endpoint"] == "0.0.0.0:4318"
+    assert http["cors"]["allowed_origins"] == ["${env:FRONTEND_URL}"]
+    assert SERVICES["otel-collector"]["environment"]["FRONTEND_URL"] == SERVICES["backend-flask"]["environment"]["FRONTEND_URL"]
+    assert "4318:4318" in SERVICES["otel-collector"]["ports"]
+
+
+def test_collector_sends_traces_to_honeycomb_with_the_key():
+    traces = COLLECTOR_CONFIG["service"]["pipelines"]["traces"]
+    assert traces["receivers"] == ["otlp"]
+    for kind in ("receivers", "processors", "exporters"):
+        assert set(traces.get(kind, [])) <= set(COLLECTOR_CONFIG[kind]), f"{kind} used but not defined"
+    exporters = [COLLECTOR_CONFIG["exporters"][name] for name in traces["exporters"]]
+    assert {"endpoint": "https://api.honeycomb.io", "headers": {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}} in exporters
+
+
+def test_collector_loads_the_config_file_compose_mounts():
+    (mount,) = SERVICES["otel-collector"]["volumes"]
+    source, target, mode = mount.split(":")
+    assert (ROOT / source).resolve() == ROOT / "otel-collector" / "config.yaml" and mode == "ro"
+    assert SERVICES["otel-collector"]["command"] == [f"--config={target}"]
+
+
+# --- X-Ray JSON files ----------------------------------------------------------------
+
+XRAY_MODEL = botocore.session.get_session().get_service_model("xray")
+
+
+@pytest.mark.parametrize("operation, file", [("CreateSamplingRule", "xray.json"), ("CreateGroup", "xray-group.json")])
+def test_xray_files_are_valid_input_for_their_api_call(operation, file):
+    params = json.loads((ROOT / "aws" / "json" / file).read_text())
+    validate_parameters(params, XRAY_MODEL.operation_model(operation).input_shape)
+
+
+def test_sampling_rule_is_the_journals():
+    rule = json.loads((ROOT / "aws" / "json" / "xray.json").read_text())["SamplingRule"]
+    assert rule == {"RuleName": "Cruddur", "ResourceARN": "*", "Priority": 9000, "FixedRate": 0.1,
+                    "ReservoirSize": 5, "ServiceName": "backend-flask", "ServiceType": "*", "Host": "*",
+                    "HTTPMethod": "*", "URLPath": "*", "Version": 1}
+
+
+def test_group_is_the_journals():
+    group = json.loads((ROOT / "aws" / "json" / "xray-group.json").read_text())
+    assert group == {"GroupName": "Cruddur", "FilterExpression": 'service("backend-flask")'}
+
+
+# --- bin/ scripts, against a stand-in for the AWS CLI -----------------------------------
+
+FAKE_AWS = """#!{python}
+# Stands in for the AWS CLI: records its arguments; fails with $FAKE_AWS_ERROR when set.
+import json, os, sys
+with open(os.environ["FAKE_AWS_CALLS"], "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+if os.environ.get("FAKE_AWS_ERROR"):
+    sys.exit(os.environ["FAKE_AWS_ERROR"])
+print("{{}}")
+"""
+SCRIPTS = {
+    "xray-create-sampling-rule": ("create-sampling-rule", "xray.json", "CreateSamplingRule", "X-Ray sampling rule Cruddur"),
+    "xray-create-group": ("create-group", "xray-group.json", "CreateGroup", "X-Ray group Cruddur"),
+}
+
+
+@pytest.fixture
+def aws(tmp_path):
+    """Runs a bin/ script from an unrelated folder with the fake `aws` first on PATH; returns
+    the result and the argument lists the fake was called with."""
+    fake = tmp_path / "aws"
+    fake.write_text(FAKE_AWS.format(python=sys.executable))
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+
+    def run(script: str, error: str = "", **env: str):
+        base = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        result = subprocess.run(
+            [ROOT / "bin" / script], cwd=tmp_path, capture_output=True, text=True,
+            env={**base, "PATH": f"{tmp_path}:{os.environ['PATH']}", "FAKE_AWS_CALLS": str(calls),
+                 "FAKE_AWS_ERROR": error, **env},
+        )
+        recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+        return result, recorded
+
+    return run
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_creates_from_the_json_file_in_the_environments_region(aws, script):
+    subcommand, file, _, what = SCRIPTS[script]
+    result, calls = aws(script, AWS_DEFAULT_REGION="eu-west-2")
+    assert result.returncode == 0, result.stderr
+    assert calls == [["xray", subcommand, "--cli-input-json", f"file://{ROOT}/aws/json/{file}", "--region", "eu-west-2"]]
+    assert f"Created {what} in eu-west-2." in result.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_run_again_says_it_exists(aws, script):
+    _, _, operation, what = SCRIPTS[script]
+    error = f"An error occurred (InvalidRequestException) when calling the {operation} operation: {what[6:]} already exists"
+    result, calls = aws(script, error=error, AWS_REGION="ca-central-1")
+    assert result.returncode == 0
+    assert result.stdout == f"{what} already exists in ca-central-1: nothing to do.\n"
+    assert result.stderr == ""
+    assert calls[0][-2:] == ["--region", "ca-central-1"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_reports_any_other_failure(aws, script):
+    error = "An error occurred (AccessDeniedException) when calling the operation: not authorized"
+    result, _ = aws(script, error=error, AWS_DEFAULT_REGION="eu-west-2")
+    assert result.returncode != 0
+    assert error in result.stderr and "Created" not in result.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_without_a_region_asks_for_one_and_calls_nothing(aws, script):
+    result, calls = aws(script)
+    assert result.returncode != 0
+    assert "AWS_DEFAULT_REGION" in result.stderr
+    assert calls == []
+
+
+# --- Gitpod and Codespaces -------------------------------------------------------------
+
+def published_ports() -> set[int]:
+    return {int(port.split(":")[0]) for service in SERVICES.values() for port in service.get("ports", [])}
+
+
+def test_compose_publishes_the_public_ports():
+    assert published_ports() == PUBLIC_PORTS
+
+
+def test_gitpod_makes_the_ports_public_and_opens_the_front_end():
+    gitpod = yaml.safe_load((ROOT / ".gitpod.yml").read_text())
+    ports = {entry["port"]: entry for entry in gitpod["ports"]}
+    assert set(ports) == PUBLIC_PORTS
+    assert all(entry["visibility"] == "public" for entry in ports.values())
+    assert ports[3000]["onOpen"] == "open-browser"
+    tasks = yaml.safe_dump(gitpod["tasks"])
+    for step in ("make setup", "npm ci", "sudo ./aws/install", "bin/compose-env > .env"):
+        assert step in tasks
+
+
+def test_codespaces_forwards_the_ports_and_sets_up_the_same():
+    devcontainer = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
+    assert set(devcontainer["forwardPorts"]) == PUBLIC_PORTS
+    assert devcontainer["portsAttributes"]["3000"]["onAutoForward"] == "openBrowser"
+    assert any("aws-cli" in feature for feature in devcontainer["features"])
+    assert "make setup" in devcontainer["postCreateCommand"] and "npm ci" in devcontainer["postCreateCommand"]
+    assert devcontainer["postStartCommand"] == "bin/compose-env > .env"
+
+
+def test_the_make_target_the_set_ups_run_exists():
+    assert re.search(r"^setup:", (ROOT / "Makefile").read_text(), re.MULTILINE)
+
+
+# --- Dockerfiles -------------------------------------------------------------------------
+
+DOCKERFILES = [BACKEND_DIR / "Dockerfile", FRONTEND_DIR / "Dockerfile"]
+
+
+def instructions(dockerfile: Path, name: str) -> list[str]:
+    joined = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
+    return [line.split(None, 1)[1] for line in joined.splitlines() if line.upper().startswith(name + " ")]
+
+
+def test_each_compose_build_has_a_dockerfile():
+    assert {ROOT / service["build"] / "Dockerfile" for service in SERVICES.values() if "build" in service} == set(DOCKERFILES)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
+def test_dockerfile_base_is_supported(dockerfile):
+    # End of life by November 2026: Python 3.10 and older, Node.js 21 and older,
+    # Debian 11 (bullseye) and older.
+    for base in instructions(dockerfile, "FROM"):
+        image = base.split()[0]
+        assert not re.search(r"stretch|buster|bullseye|latest", image), image
+        if python := re.match(r"python:3\.(\d+)", image):
+            assert int(python.group(1)) >= 11, image
+        if node := re.match(r"node:(\d+)", image):
+            assert int(node.group(1)) >= 22, image
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
+def test_dockerfile_runs_as_a_user_without_flask_env(dockerfile):
+    users = instructions(dockerfile, "USER")
+    assert users and users[-1] not in ("root", "0")
+    assert "FLASK_ENV" not in dockerfile.read_text()
+
+
+@pytest.mark.live
+def test_front_end_command_serves_the_app_with_composes_urls(tmp_path):
+    """The front end's CMD, run from a copy of its folder (its build writes dist/), with the
+    environment compose gives it in Gitpod: the page it serves carries those URLs."""
+    (cmd,) = instructions(FRONTEND_DIR / "Dockerfile", "CMD")
+    app = tmp_path / "frontend-react-js"
+    shutil.copytree(FRONTEND_DIR, app, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    (app / "node_modules").symlink_to(FRONTEND_DIR / "node_modules")
+    env = service_env("frontend-react-js", compose_env_output(GITPOD))
+    port = free_port()
+    log = tmp_path / "output"
+    with log.open("w") as output:
+        process = subprocess.Popen(json.loads(cmd), cwd=app, env={**os.environ, **env, "PORT": str(port)},
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = wait_for_url(process, log)
+        page = requests.get(url, timeout=5)
+        assert page.status_code == 200 and '<div id="root">' in page.text
+        bundle = "".join(requests.get(url + src.lstrip("/"), timeout=5).text
+                         for src in re.findall(r'<script type="module" crossorigin src="([^"]+)"', page.text))
+        assert env["REACT_APP_BACKEND_URL"] in bundle
+        assert env["REACT_APP_OTEL_COLLECTOR_URL"] in bundle
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=10)
+
+
+def wait_for_url(process: subprocess.Popen, log: Path, timeout: float = 60) -> str:
+    """The URL Vite prints once it serves; the command's output if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if found := re.search(r"Local:\s+(http://\S+/)", re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())):
+            return found.group(1)
+        time.sleep(0.2)
+    pytest.fail(f"the front end's command did not serve:\n{log.read_text()}")
+
+
+# --- secrets, account ids and personal URLs ---------------------------------------------
+
+# Shapes of real credentials. A match is allowed when it says it is fake, as the tests'
+# values do ("hcaik_test_not_a_real_key_…", "AKIAIOSFODNN7EXAMPLE").
+SECRETS = {
+    "AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "AWS secret access key": r"(?i:aws_secret_access_key)\W{1,5}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+    "AWS account id": r"arn:aws[\w-]*:[\w-]+:[\w-]*:\d{12}:|(?<![\w-])\d{12}(?![\w-])",
+    "Honeycomb key": r"\bhc[a-z]{2}k_\w{20,}|(?i:x-honeycomb-team|honeycomb_api_key)\W{1,5}[A-Za-z0-9]{22,32}\b",
+    "Rollbar token": r"(?i:rollbar\w*)\W{1,5}[0-9a-f]{32}\b",
+}
+# Addresses of one person's workspace or account. Not looked for in package-lock.json,
+# which npm fills from the registry with the packages' own links, their authors' GitHub pages among them.
+PERSONAL = {
+    "Gitpod workspace URL": r"[\w-]+\.ws-[a-z0-9]+\.gitpod\.io",
+    "Codespaces URL": r"[\w-]+-\d{2,5}\.(?:preview\.)?app\.github\.dev",
+    "GitHub account URL": r"github\.com/[\w.-]+",
+}
+FAKE = re.compile(r"(?i)fake|test|example|dummy|not_a_real")
+
+
+def leaks(text: str, patterns: dict[str, str]) -> list[str]:
+    return [f"{kind}: {match.group()}" for kind, pattern in patterns.items()
+            for match in re.finditer(pattern, text) if not FAKE.search(match.group())]
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("AKIA" + "Q7" * 8, "AWS access key id"),
+    ("aws_secret_access_key = " + "Zq3/" * 10, "AWS secret access key"),
+    ("arn:aws:xray:us-east-1:" + "4" * 12 + ":group/Cruddur/X", "AWS account id"),
+    ("Account: " + "31" * 6, "AWS account id"),
+    ("hcai" + "k_01" + "q" * 54, "Honeycomb key"),
+    ("x-honeycomb-team=" + "Ab1" * 8, "Honeycomb key"),
+    ("ROLLBAR_ACCESS_TOKEN: " + "c0ffee" * 5 + "42", "Rollbar token"),
+    ("https://4567-someone-awsbootcampcru-" + "q1w2e3.ws-us94" + ".gitpod.io", "Gitpod workspace URL"),
+    ("https://fluffy-space-guide-" + "4567.app.github.dev", "Codespaces URL"),
+    ("https://github" + ".com/someone/aws-bootcamp-cruddur-2023", "GitHub account URL"),
+])
+def test_leak_patterns_find_real_looking_values(text, kind):
+    assert [found.split(":")[0] for found in leaks(text, SECRETS | PERSONAL)] == [kind]
+
+
+def test_leak_patterns_allow_what_says_it_is_fake():
+    assert not leaks("AKIAIOSFODNN7EXAMPLE hcaik_test_not_a_real_key_0123456789 "
+                     "248959df-3079-4947-b847-123456789012", SECRETS | PERSONAL)
+
+
+def test_no_secret_account_id_or_personal_url_is_in_the_repository():
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    found = []
+    for name in files:
+        path = ROOT / name
+        if not path.is_file() or b"\0" in (content := path.read_bytes()):
+            continue
+        text = content.decode("utf-8", "replace")
+        patterns = SECRETS if path.name == "package-lock.json" else SECRETS | PERSONAL
+        found += [f"{name}: {leak}" for leak in leaks(text, patterns)]
+    assert not found
