@@ -10,6 +10,8 @@ describe('time', () => {
     expect(shortDuration(3 * HOUR)).toBe('3h');
     expect(shortDuration(5 * 60 * 1000)).toBe('5m');
     expect(shortDuration(40 * 1000)).toBe('40s');
+    expect(shortDuration(36 * HOUR)).toBe('1d');
+    expect(shortDuration(HOUR + 59 * 60 * 1000)).toBe('1h');
   });
 
   it('tells how long ago, from a timezone-aware ISO time', () => {
@@ -20,6 +22,7 @@ describe('time', () => {
 
   it('tells when a crud expires, rounding a moment away to the whole unit', () => {
     expect(expiresIn(new Date(NOW + 5 * 24 * HOUR - 50).toISOString(), NOW)).toBe('expires in 5d');
+    expect(expiresIn(new Date(NOW + HOUR - 800).toISOString(), NOW)).toBe('expires in 1h');
     expect(expiresIn('2026-03-02T00:00:00Z', NOW)).toBe('expires in 12h');
     expect(expiresIn('2026-03-01T11:59:59Z', NOW)).toBe('expired');
   });

@@ -1,0 +1,138 @@
+"""Cruddur as a person uses it: the built front end in Chromium, against the real backend."""
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import PLANTED_SECRET
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-home.png"
+REFERENCE_CRUDS = ["Cloud is very fun!", "I am out of prune juice", "My dear doctor, I am just simple tailor"]
+
+
+def crud(page: Page, author: str, message: str):
+    return page.get_by_role("article", name=f"{author}: {message}", exact=True)
+
+
+def top_level_messages(page: Page):
+    return page.get_by_role("list", name="Home feed").locator(":scope > li > article > .message")
+
+
+def test_home_feed_shows_the_reference_cruds(page):
+    page.goto("/")
+
+    expect(top_level_messages(page)).to_have_text(REFERENCE_CRUDS)
+    cloud = crud(page, "Andrew Brown", "Cloud is very fun!")
+    expect(cloud.locator(":scope > .byline")).to_contain_text("Andrew Brown@andrewbrown2dexpires in 5d")
+    expect(cloud.get_by_role("list", name="Replies to @andrewbrown")).to_contain_text("This post has no honor!")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+def test_posting_a_crud_puts_it_at_the_top(page):
+    message = f"Posted from Chromium {uuid.uuid4().hex[:8]}"
+    page.goto("/")
+    expect(top_level_messages(page)).to_have_count(3)
+
+    page.get_by_role("button", name="Crud", exact=True).click()
+    box = page.get_by_label("What would you like to say?")
+    expect(box).to_be_focused()
+    box.fill(message)
+    expect(page.locator("#crud-message-counter")).to_have_text(f"{len(message)}/280")
+    page.get_by_label("Expires after").select_option(label="1 hour")
+    with page.expect_response(lambda r: r.url.endswith("/api/activities") and r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Post crud").click()
+
+    assert posted.value.status == 200
+    assert posted.value.request.post_data_json == {"message": message, "ttl": "1-hour"}
+    expect(top_level_messages(page)).to_have_text([message, *REFERENCE_CRUDS])
+    expect(crud(page, "Andrew Brown", message).locator(".expires")).to_have_text("expires in 1h")
+
+
+def test_a_blank_crud_shows_the_backends_reasons(page):
+    page.goto("/")
+    page.get_by_role("button", name="Crud", exact=True).click()
+    page.get_by_role("button", name="Post crud").click()
+
+    expect(page.locator("#crud-message-errors")).to_have_text("Write a message first.")
+    expect(top_level_messages(page)).to_have_count(3)
+
+
+def test_a_reply_appears_under_its_crud(page):
+    page.goto("/")
+    prune = crud(page, "Worf", "I am out of prune juice")
+    prune.get_by_role("button", name="Reply").click()
+    form = prune.get_by_role("form", name="Reply to @worf")
+    expect(form.get_by_label("Your reply")).to_be_focused()
+    form.get_by_label("Your reply").fill("Have you tried the replicator?")
+    form.get_by_role("button", name="Post reply").click()
+
+    expect(prune.get_by_role("list", name="Replies to @worf")).to_contain_text("Have you tried the replicator?")
+    expect(prune.locator(":scope > .counts")).to_contain_text("1 reply")
+
+
+def test_a_user_page_and_a_conversation_load(page):
+    page.goto("/")
+    crud(page, "Garek", "My dear doctor, I am just simple tailor").get_by_role("link", name="Garek").click()
+    expect(page).to_have_url(re.compile(r"/@garek$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Garek")
+    expect(page.get_by_role("list", name="Cruds by @garek")).to_contain_text("My dear doctor, I am just simple tailor")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Messages").click()
+    page.get_by_role("list", name="Conversations").get_by_role("link", name=re.compile("Worf")).click()
+    expect(page).to_have_url(re.compile(r"/messages/@worf$"))
+    conversation = page.get_by_role("list", name="Messages with @worf")
+    expect(conversation).to_contain_text("This platform is great!")
+
+    page.get_by_label("Message", exact=True).fill("Qapla'!")
+    page.get_by_role("button", name="Send").click()
+    expect(conversation.get_by_role("listitem").last).to_contain_text("Qapla'!")
+
+
+def test_an_unreachable_backend_shows_one_banner(page, backend):
+    page.route(f"{backend.url}/**", lambda route: route.abort("connectionrefused"))
+    page.goto("/")
+
+    expect(page.get_by_role("alert")).to_have_count(1)
+    expect(page.get_by_role("alert")).to_contain_text(f"Cruddur cannot reach its backend at {backend.url}")
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+
+    page.unroute(f"{backend.url}/**")
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(top_level_messages(page)).to_have_count(3)
+
+
+def test_one_trace_holds_the_browser_fetch_and_the_backend_request(page, otlp):
+    page.goto("/")
+    expect(top_level_messages(page)).to_have_count(3)
+
+    def home_pair(spans):
+        fetches = {s["span_id"]: s for s in spans if s["service_name"] == "frontend-react-js" and s["kind"] == "CLIENT"
+                   and (s["attributes"].get("http.url") or s["attributes"].get("url.full", "")).endswith("/api/activities/home")}
+        servers = [s for s in spans if s["service_name"] == "backend-flask" and s["kind"] == "SERVER"
+                   and s["parent_span_id"] in fetches and s["attributes"].get("http.route") == "/api/activities/home"]
+        return [(fetches[s["parent_span_id"]], s) for s in servers]
+
+    spans = otlp.wait_for(home_pair, timeout=20)
+    fetch, server = home_pair(spans)[0]
+    assert server["trace_id"] == fetch["trace_id"]
+    assert fetch["attributes"].get("http.method", fetch["attributes"].get("http.request.method")) == "GET"
+    assert any(s["service_name"] == "frontend-react-js" and s["name"] == "documentLoad" for s in spans)
+    # traceparent goes to the backend only: the browser's exports to the receiver carry none.
+    browser_exports = [r for r in otlp.requests if r["headers"].get("content-type", "").startswith("application/json")]
+    assert browser_exports
+    assert not any("traceparent" in r["headers"] for r in browser_exports)
+
+
+def test_the_bundle_carries_the_urls_and_no_secret(bundle, backend, otlp):
+    code = "".join(path.read_text() for path in bundle.rglob("*.js"))
+    assert backend.url in code
+    assert otlp.url in code
+    assert PLANTED_SECRET not in code
