@@ -24,8 +24,7 @@ ROOT = BACKEND_DIR.parent
 FRONTEND_DIR = ROOT / "frontend-react-js"
 VENV_BIN = Path(sys.executable).parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
-SERVICES = COMPOSE["services"]
+SERVICES = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
 COLLECTOR_CONFIG = yaml.safe_load((ROOT / "otel-collector" / "config.yaml").read_text())
 PUBLIC_PORTS = {3000, 4567, 2000, 4318}
 
@@ -344,7 +343,7 @@ def test_gitpod_makes_the_ports_public_and_opens_the_front_end():
     assert all(entry["visibility"] == "public" for entry in ports.values())
     assert ports[3000]["onOpen"] == "open-browser"
     tasks = yaml.safe_dump(gitpod["tasks"])
-    for step in ("make setup", "npm ci", "sudo ./aws/install", "bin/compose-env > .env"):
+    for step in ("make setup", "sudo ./aws/install", "bin/compose-env > .env"):
         assert step in tasks
 
 
@@ -353,12 +352,13 @@ def test_codespaces_forwards_the_ports_and_sets_up_the_same():
     assert set(devcontainer["forwardPorts"]) == PUBLIC_PORTS
     assert devcontainer["portsAttributes"]["3000"]["onAutoForward"] == "openBrowser"
     assert any("aws-cli" in feature for feature in devcontainer["features"])
-    assert "make setup" in devcontainer["postCreateCommand"] and "npm ci" in devcontainer["postCreateCommand"]
+    assert devcontainer["postCreateCommand"] == "make setup"
     assert devcontainer["postStartCommand"] == "bin/compose-env > .env"
 
 
-def test_the_make_target_the_set_ups_run_exists():
-    assert re.search(r"^setup:", (ROOT / "Makefile").read_text(), re.MULTILINE)
+def test_the_make_target_the_set_ups_run_installs_backend_and_front_end():
+    setup = re.search(r"^setup:(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert setup and "VENV" in setup.group(1) and "node_modules" in setup.group(1)
 
 
 # --- Dockerfiles -------------------------------------------------------------------------
