@@ -48,7 +48,8 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.url}/api/health", timeout=1).ok and self.apps_built() >= self.workers:
                     return self
-            except requests.ConnectionError:
+            # A worker still importing the app accepts the connection but answers late.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{self.stop()}")
