@@ -22,7 +22,7 @@ test: setup
 setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed
 
 # Each is reinstalled whenever its pins change.
-$(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt
+$(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/requirements-devenv.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
