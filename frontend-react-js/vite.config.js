@@ -1,12 +1,14 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-const server = { host: '0.0.0.0', port: 3000, strictPort: true };
+// PORT as containers and hosting platforms set it; 3000 is the port the bootcamp uses.
+const server = { host: '0.0.0.0', port: Number(process.env.PORT) || 3000, strictPort: true };
 
 export default defineConfig({
   plugins: [react()],
-  // REACT_APP_* are the names the bootcamp's docker-compose.yml sets. Only variables the
-  // code names one by one reach the bundle, so a secret beside them stays out.
+  // REACT_APP_* are the names the bootcamp's docker-compose.yml sets. Like VITE_*, they are
+  // public: the dev server hands all of them to the browser, and a build the ones the code
+  // names. A secret never gets either prefix.
   envPrefix: ['VITE_', 'REACT_APP_'],
   server,
   preview: server,

@@ -1,4 +1,4 @@
-// Each variable is named on its own: Vite inlines only these, never the whole environment.
+// Each variable is named on its own, so a build inlines these and no other.
 const withoutSlash = (url) => url.replace(/\/+$/, '');
 
 export const backendUrl = withoutSlash(

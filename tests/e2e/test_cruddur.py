@@ -120,11 +120,13 @@ def test_one_trace_holds_the_browser_fetch_and_the_backend_request(page, otlp):
                    and s["parent_span_id"] in fetches and s["attributes"].get("http.route") == "/api/activities/home"]
         return [(fetches[s["parent_span_id"]], s) for s in servers]
 
-    spans = otlp.wait_for(home_pair, timeout=20)
+    def page_load(spans):
+        return [s for s in spans if s["service_name"] == "frontend-react-js" and s["name"] == "documentLoad"]
+
+    spans = otlp.wait_for(lambda spans: home_pair(spans) and page_load(spans), timeout=20)
     fetch, server = home_pair(spans)[0]
     assert server["trace_id"] == fetch["trace_id"]
     assert fetch["attributes"].get("http.method", fetch["attributes"].get("http.request.method")) == "GET"
-    assert any(s["service_name"] == "frontend-react-js" and s["name"] == "documentLoad" for s in spans)
     # traceparent goes to the backend only: the browser's exports to the receiver carry none.
     browser_exports = [r for r in otlp.requests if r["headers"].get("content-type", "").startswith("application/json")]
     assert browser_exports
