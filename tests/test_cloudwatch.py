@@ -7,40 +7,12 @@ import requests
 from watchtower import WatchtowerWarning
 
 from cruddur.observability import TELEMETRY
+from tests.conftest import AWS_SECRET as SECRET
 from tests.peers.cloudwatch import REGION, MotoServer
 from tests.processes import Gunicorn, free_port
 
 GROUP = "cruddur"
-SECRET = "cruddur-test-secret-0f3b9c"
 HOME = "/api/activities/home"
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture
-def moto(moto_server):
-    moto_server.reset()
-    return moto_server
-
-
-@pytest.fixture
-def aws_env(monkeypatch, tmp_path, moto):
-    """boto3 reads os.environ itself: fake keys, a region, moto as endpoint, and nothing from ~/.aws."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "CLOUDWATCH_LOG_GROUP"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    # Without keys boto3 would ask the instance metadata service, which is not on loopback.
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.url)
-    return monkeypatch
 
 
 def cloudwatch_status(client) -> dict:
