@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FRONTEND := frontend-react-js
+CHROMIUM := /usr/bin/chromium
 # The origins a browser on this machine uses; compose and Gitpod set their own.
 export FRONTEND_URL ?= http://localhost:3000
 export BACKEND_URL ?= http://localhost:4567
@@ -11,18 +12,18 @@ export BACKEND_URL ?= http://localhost:4567
 
 run: setup
 	@trap 'kill 0' INT TERM; \
-	(cd backend-flask && exec ../$(BIN)/gunicorn app:app) & \
-	(cd $(FRONTEND) && exec npm run dev) & \
+	(cd backend-flask && PORT=4567 exec ../$(BIN)/gunicorn app:app) & \
+	(cd $(FRONTEND) && PORT=3000 exec npm run dev) & \
 	wait
 
-test: setup
+test: setup $(CHROMIUM)
 	cd $(FRONTEND) && npm test
 	$(BIN)/pytest
 
 setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed
 
 # Each is reinstalled whenever its pins change.
-$(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/requirements-devenv.txt
+$(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/requirements-devenv.txt tests/e2e/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
@@ -30,3 +31,8 @@ $(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/
 $(FRONTEND)/node_modules/.installed: $(FRONTEND)/package-lock.json
 	cd $(FRONTEND) && npm ci --no-audit --no-fund
 	touch $@
+
+# Debian's Chromium for the end-to-end tests (Playwright's own browser download cannot
+# work here). Where it cannot be installed, the e2e tests skip, and fail under CI=true.
+$(CHROMIUM):
+	-apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium

@@ -41,6 +41,13 @@ class Gunicorn:
             self.command, cwd=BACKEND_DIR, env=self.env,
             stdout=self.log, stderr=subprocess.STDOUT, text=True,
         )
+        try:
+            return self._wait_until_ready(timeout)
+        except BaseException:
+            self.stop()  # never leave a server behind a failed start
+            raise
+
+    def _wait_until_ready(self, timeout: float) -> Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -52,7 +59,7 @@ class Gunicorn:
             except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{self.stop()}")
+        raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{self.read_output()}")
 
     def apps_built(self) -> int:
         """Workers that have built the app: each logs its integrations' status once."""
