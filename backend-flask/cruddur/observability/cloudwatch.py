@@ -34,6 +34,12 @@ def handler_class() -> type[logging.Handler]:
     class Handler(watchtower.CloudWatchLogHandler):
         FLUSH_TIMEOUT = FLUSH_TIMEOUT_S
 
+        # watchtower drops every line emitted while its thread makes a stream (a guard
+        # against botocore's own log lines coming back to it): with the group made on the
+        # first send, that lost 7 to 18 access lines a run under load. This handler only
+        # gets the cruddur logger's lines, which botocore never writes, so nothing is dropped.
+        creating_log_stream = property(lambda self: False, lambda self, value: None)
+
         def _idempotent_call(self, method, *args, **kwargs):
             # watchtower 3.4 makes a missing stream when a send fails, but not a missing
             # group: make the group too, so lines still arrive when CloudWatch was
