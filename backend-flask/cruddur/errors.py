@@ -31,7 +31,7 @@ class NotFound(ApiError):
 
 def _code_for(field: str, error: dict) -> str:
     """Map one pydantic error to the week-2 code style (`message_blank`, ...)."""
-    if error["type"] in ("missing", "string_too_short") or error.get("input") in (None, ""):
+    if error["type"] in ("missing", "too_short") or error.get("input") in (None, ""):
         return f"{field}_blank"
     if error["type"] == "string_too_long":
         return f"{field}_exceed_max_chars"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 TTL_DURATIONS = {
     "30-days": timedelta(days=30),
@@ -24,7 +24,10 @@ HANDLE_MAX_CHARS = 64
 
 
 def text(max_length: int):
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
+    # The limit counts the characters as sent, as the spec's maxLength does; the blanks
+    # around them are trimmed after, and what is left must not be empty.
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(str.strip),
+                     StringConstraints(min_length=1)]
 
 
 class Body(BaseModel):
