@@ -1,0 +1,143 @@
+"""Bad input against the live gunicorn server: a thorough schemathesis run and hostile values.
+
+tests/test_live.py has the quick schemathesis smoke run; this one generates thousands of
+requests in both modes, and tests/test_api.py holds the same hostile bodies via the test client.
+"""
+import http.client
+import json
+import socket
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi import checks
+
+pytestmark = pytest.mark.live
+
+SPEC = Path(__file__).resolve().parents[2] / "backend-flask" / "openapi-3.0.yml"
+schema = schemathesis.openapi.from_path(SPEC)
+# Valid requests must be answered as the spec says, invalid ones refused with a 4xx.
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+EXCLUDED_CHECKS = [
+    # The API has no authentication yet: nothing answers 401 or 403.
+    checks.ignored_auth, checks.object_level_authorization,
+    # Nothing is stored yet, so a created crud cannot be fetched or deleted.
+    checks.use_after_free, checks.ensure_resource_availability,
+]
+
+
+@pytest.fixture(scope="module")
+def session():
+    with requests.Session() as session:
+        yield session
+
+
+@schema.parametrize()
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+def test_generated_requests_get_no_5xx_and_match_the_spec(case, live_backend, session):
+    case.call_and_validate(base_url=live_backend.url, session=session, excluded_checks=EXCLUDED_CHECKS)
+
+
+TAILOR = "248959df-3079-4947-b847-9e0892d1bab4"
+HOSTILE = {
+    "10k handle": "a" * 10_000,
+    "unicode": "✨ 日本 \u202e\U0001f600\ufeff",
+    "control characters": "\x01\x07\x1b[31m\r\n\t\x7f",
+    "nul byte": "nul\x00byte",
+    "html": "<script>alert(1)</script>",
+    "path traversal": "../../../etc/passwd",
+    "encoded traversal": "..%2F..%2Fetc%2Fpasswd",
+    "windows traversal": "..\\..\\windows\\win.ini",
+    "huge number": "1" + "0" * 400,
+}
+# gunicorn refuses a request line longer than this itself, before the app sees it.
+GUNICORN_LIMIT_REQUEST_LINE = 4094
+
+
+def targets(value: str) -> list[tuple[str, str, bytes | None]]:
+    """(method, target, JSON body) putting `value` in every route's path, query or body."""
+    # "/" and "%" stay raw, so traversal reaches the router as sent; the rest is encoded.
+    path, query = quote(value, safe="/%"), quote(value, safe="")
+    return [
+        ("GET", f"/api/activities/@{path}", None),
+        ("GET", f"/api/messages/@{path}", None),
+        ("GET", f"/api/activities/{path}", None),
+        ("POST", f"/api/activities/{path}/reply", json.dumps({"message": "hi"}).encode()),
+        ("GET", f"/api/activities/search?term={query}", None),
+        *(("GET", f"{route}?{query}={query}", None) for route in (
+            "/api/health", "/api/activities/home", "/api/activities/notifications", "/api/message_groups")),
+        ("POST", "/api/activities", json.dumps({"message": value, "ttl": value}).encode()),
+        ("POST", f"/api/activities/{TAILOR}/reply", json.dumps({"message": value}).encode()),
+        ("POST", "/api/messages", json.dumps({"user_receiver_handle": value, "message": value}).encode()),
+    ]
+
+
+RAW_BODIES = {
+    "nested 100 000 deep": b"[" * 100_000 + b"]" * 100_000,
+    "nested 100 000 deep in a field": b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b', "ttl": "1-day"}',
+    "huge float": b'{"message": 1e999, "ttl": -1e999, "user_receiver_handle": 1e999}',
+    "5000-digit integer": b'{"message": 1' + b"0" * 5000 + b', "ttl": "1-day"}',
+    "lone surrogate": b'{"message": "\\ud800", "ttl": "1-day", "user_receiver_handle": "\\udfff"}',
+    "invalid utf-8": b'{"message": "\xff\xfe", "ttl": "1-day"}',
+    "nul in json": b'{"message": "a\\u0000b", "ttl": "1-day", "user_receiver_handle": "worf"}',
+}
+
+
+def send(server, method: str, target: str, body: bytes | None = None) -> http.client.HTTPResponse:
+    """Sends `target` exactly as given (requests would normalise `../` away), and reads the answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    connection.request(method, target, body=body, headers=headers)
+    response = connection.getresponse()
+    response.body = response.read()
+    connection.close()
+    return response
+
+
+def assert_answered_safely(response: http.client.HTTPResponse, target: str) -> None:
+    assert response.status < 500, (response.status, response.body[:200])
+    assert b"Traceback" not in response.body
+    if len(target) > GUNICORN_LIMIT_REQUEST_LINE:
+        assert (response.status, response.getheader("Content-Type")) == (414, "text/html")
+    else:
+        # JSON, never HTML: a crud that echoes `<script>` is data, not markup.
+        assert response.getheader("Content-Type") == "application/json"
+        json.loads(response.body)
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_values_in_every_route_get_a_4xx_or_a_normal_json_answer(live_backend, value):
+    log_start = len(live_backend.read_output())
+    for method, target, body in targets(value):
+        assert_answered_safely(send(live_backend, method, target, body), target)
+    log = live_backend.read_output()[log_start:]
+    assert "Traceback" not in log and "Logging error" not in log
+
+
+@pytest.mark.parametrize("body", RAW_BODIES.values(), ids=RAW_BODIES.keys())
+@pytest.mark.parametrize("path", ["/api/activities", f"/api/activities/{TAILOR}/reply", "/api/messages"])
+def test_hostile_json_bodies_get_a_4xx_or_a_normal_json_answer(live_backend, path, body):
+    log_start = len(live_backend.read_output())
+    assert_answered_safely(send(live_backend, "POST", path, body), path)
+    log = live_backend.read_output()[log_start:]
+    assert "Traceback" not in log and "Logging error" not in log
+
+
+@pytest.mark.parametrize("request_head", [
+    b"GET /api/activities/@" + b"a" * 10_000 + b" HTTP/1.1\r\n",
+    b"GET /api/<script>alert(1)</script> HTTP/1.1 junk\r\n",
+    b"GET /api/activities/home HTTP/1.1\r\nX-Evil: <script>\x01</script>\r\n",
+    b"GET /api/activities/home HTTP/1.1\r\nX-Long: " + b"a" * 10_000 + b"\r\n",
+], ids=["long request line", "malformed request line", "control character in a header", "long header"])
+def test_gunicorns_own_refusals_carry_no_traceback_and_no_unescaped_input(live_backend, request_head):
+    with socket.create_connection(("127.0.0.1", live_backend.port), timeout=10) as sock:
+        sock.sendall(request_head + b"Host: cruddur\r\n\r\n")
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    assert response.status in (400, 414, 431) and response.getheader("Content-Type") == "text/html"
+    assert b"Traceback" not in body and b"<script>" not in body
