@@ -11,7 +11,7 @@ import os
 import sys
 from functools import partial
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
@@ -39,6 +39,15 @@ MAX_ATTRIBUTE_CHARS = 1024
 def tracer(name: str) -> trace.Tracer:
     """A tracer from this app's provider (not a process global), for custom spans."""
     return current_app.extensions[EXTENSION].get_tracer(name)
+
+
+def name_unrouted_span(span: trace.Span, environ: dict) -> None:
+    """A path that matches no route names its span by method alone, as the HTTP conventions say.
+
+    The instrumentation would name it after the raw path: one name per URL, as long as the URL.
+    """
+    if span.is_recording() and request.url_rule is None:
+        span.update_name(span.name.split(" ", 1)[0])
 
 
 def one_line(span: ReadableSpan) -> str:
@@ -83,7 +92,8 @@ def init_app(app: Flask, settings: Settings) -> Status:
     set_global_textmap(CompositePropagator([
         AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
     ]))
-    FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
+    FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS,
+                                     request_hook=name_unrouted_span)
     RequestsInstrumentor().instrument(tracer_provider=provider)
 
     chosen = exporters(settings)
