@@ -7,6 +7,7 @@ SDK is imported only when X-Ray is on: importing it opens a UDP socket.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -15,10 +16,12 @@ from flask import Flask, current_app, request
 from opentelemetry import trace
 
 from cruddur.config import Settings
-from cruddur.observability import Status
+from cruddur.observability import Status, logs
 
 EXTENSION = "cruddur.xray_recorder"
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
+# The caller's fields kept when it continues its own trace; anything else is forged or junk.
+CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
 
 
 class NoSubsegment:
@@ -91,7 +94,8 @@ def xray_trace_header(incoming: str | None) -> str:
     fields = dict(part.split("=", 1) for part in (incoming or "").split(";") if "=" in part)
     header = f"Root={root}"
     if fields.get("Root") == root:
-        header += "".join(f";{key}={fields[key]}" for key in ("Parent", "Sampled") if key in fields)
+        header += "".join(f";{key}={fields[key]}" for key, pattern in CALLER_FIELDS.items()
+                          if re.fullmatch(pattern, fields.get(key, "")))
     return header
 
 
@@ -125,6 +129,15 @@ def init_app(app: Flask, settings: Settings) -> Status:
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:
         request.environ[XRAY_HEADER_ENVIRON] = xray_trace_header(request.environ.get(XRAY_HEADER_ENVIRON))
+
+    @app.after_request
+    def clip_request_fields(response):
+        # A segment travels in one UDP datagram: a 100 kB User-Agent would make it too big to send.
+        fields = getattr(recorder.current_segment(), "http", {}).get("request", {})
+        for key, value in fields.items():
+            if isinstance(value, str):
+                fields[key] = logs.clip(value)
+        return response
 
     XRayMiddleware(app, recorder)
     return Status(True, f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}")
