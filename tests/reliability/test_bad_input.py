@@ -5,6 +5,8 @@ requests in both modes, and tests/test_api.py holds the same hostile bodies via 
 """
 import http.client
 import json
+import re
+import secrets
 import socket
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
+
+from cruddur.observability import TELEMETRY
+from tests.test_one_trace import all_on, peers  # noqa: F401 (peers is a fixture)
 
 pytestmark = pytest.mark.live
 
@@ -141,3 +146,48 @@ def test_gunicorns_own_refusals_carry_no_traceback_and_no_unescaped_input(live_b
         body = response.read()
     assert response.status in (400, 414, 431) and response.getheader("Content-Type") == "text/html"
     assert b"Traceback" not in body and b"<script>" not in body
+
+
+BIG = "y" * 100_000
+# Far above any real span, segment or log line, far below what a 100 kB input would make.
+MAX_RECORD_CHARS = 10_000
+
+
+def xray_header(trace_id: str, parent: str) -> str:
+    """An X-Amzn-Trace-Id that samples the request, so its segment is sent."""
+    return f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={parent};Sampled=1"
+
+
+def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto, make_app, capfd):
+    otlp, xray, rollbar = peers
+    app = make_app({**all_on(otlp, xray, rollbar), "OTEL_TRACES_EXPORTER": "console"})
+    client = app.test_client()
+    trace_ids = [secrets.token_hex(16) for _ in range(5)]
+    forged = trace_ids[4]
+    sent = [
+        client.get("/api/activities/search", query_string={"term": BIG},
+                   headers={"X-Amzn-Trace-Id": xray_header(trace_ids[0], "a" * 16)}),
+        client.get(f"/api/{BIG}", headers={"X-Amzn-Trace-Id": xray_header(trace_ids[1], "b" * 16)}),
+        client.post("/api/messages", json={"user_receiver_handle": BIG, "message": BIG},
+                    headers={"X-Amzn-Trace-Id": xray_header(trace_ids[2], "c" * 16)}),
+        client.get("/api/activities/home", headers={
+            "User-Agent": BIG, "X-Forwarded-For": BIG, "Referer": BIG,
+            "X-Amzn-Trace-Id": xray_header(trace_ids[3], "d" * 16)}),
+        # A valid traceparent beside an X-Ray header that names the same trace with a forged Parent.
+        client.get("/api/activities/home", headers={
+            "traceparent": f"00-{forged}-{'e' * 16}-01", "X-Amzn-Trace-Id": xray_header(forged, BIG)}),
+    ]
+    assert [response.status_code for response in sent] == [422, 404, 422, 200, 200]
+    app.extensions[TELEMETRY].shutdown()
+
+    spans = otlp.spans()
+    assert {span["trace_id"] for span in spans} == set(trace_ids)
+    assert all(len(json.dumps(span)) < MAX_RECORD_CHARS for span in spans)
+    segments = xray.segments()
+    assert sorted(segment["trace_id"] for segment in segments) == sorted(f"1-{t[:8]}-{t[8:]}" for t in trace_ids)
+    assert all(len(json.dumps(segment)) < MAX_RECORD_CHARS for segment in segments)
+    assert all(re.fullmatch("[0-9a-f]{16}", segment.get("parent_id", "0" * 16)) for segment in segments)
+    events = [event["message"] for event in moto.events("cruddur")]
+    assert len(events) >= len(sent)
+    lines = capfd.readouterr().out.splitlines()
+    assert all(len(line) < MAX_RECORD_CHARS for line in [*events, *lines])
