@@ -34,6 +34,10 @@ EXTENSION = "cruddur.tracer_provider"
 # Health checks every few seconds would drown the real traffic.
 EXCLUDED_URLS = "/api/health"
 MAX_ATTRIBUTE_CHARS = 1024
+# When OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_* asks spans to record headers, those
+# whose names contain one of these (any case) are recorded as [REDACTED], whatever is configured.
+SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
+SENSITIVE_HEADERS = ("auth", "cookie", "token", "key", "secret", "session", "password", "honeycomb")
 
 
 def tracer(name: str) -> trace.Tracer:
@@ -48,6 +52,13 @@ def name_unrouted_span(span: trace.Span, environ: dict) -> None:
     """
     if span.is_recording() and request.url_rule is None:
         span.update_name(span.name.split(" ", 1)[0])
+
+
+def sanitize_sensitive_headers() -> None:
+    """Adds SENSITIVE_HEADERS to the instrumentation's redaction list, which it reads from the
+    environment at each request (it takes no argument for it)."""
+    configured = [name.strip() for name in os.environ.get(SANITIZE_FIELDS_VARIABLE, "").split(",")]
+    os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SENSITIVE_HEADERS])))
 
 
 def one_line(span: ReadableSpan) -> str:
@@ -92,6 +103,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
     set_global_textmap(CompositePropagator([
         AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
     ]))
+    sanitize_sensitive_headers()
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS,
                                      request_hook=name_unrouted_span)
     RequestsInstrumentor().instrument(tracer_provider=provider)
