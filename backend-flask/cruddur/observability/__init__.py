@@ -20,6 +20,9 @@ from cruddur.config import Settings
 
 TELEMETRY = "cruddur.telemetry"
 INTEGRATIONS = "cruddur.integrations"
+# A header or query parameter whose name contains one of these (any case) holds a secret:
+# its value is never logged or traced.
+SENSITIVE_NAMES = ("auth", "cookie", "token", "key", "secret", "session", "password", "honeycomb")
 
 logger = logging.getLogger("cruddur.observability")
 

@@ -10,22 +10,25 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import sys
 import time
 from datetime import datetime, timezone
 from logging.handlers import QueueHandler, QueueListener
+from urllib.parse import unquote_plus
 
 from flask import Flask, g, request
 from opentelemetry import trace
 
 from cruddur.config import Settings
-from cruddur.observability import TELEMETRY
+from cruddur.observability import SENSITIVE_NAMES, TELEMETRY
 
 APP_LOGGER = "cruddur"
 TRACE_ID_HEADER = "X-Trace-Id"
 # Long enough for any real line, short enough that a hostile request cannot make a huge event.
 MAX_FIELD_CHARS = 2048
 QUEUE_CAPACITY = 10_000
+SENSITIVE = re.compile("|".join(SENSITIVE_NAMES), re.IGNORECASE)
 
 access_logger = logging.getLogger("cruddur.access")
 
@@ -37,6 +40,16 @@ def current_trace_id() -> str | None:
 
 def clip(value: str) -> str:
     return value if len(value) <= MAX_FIELD_CHARS else value[:MAX_FIELD_CHARS] + "…"
+
+
+def redact_query(url: str) -> str:
+    """`url` with the value of each query parameter whose name looks secret replaced by REDACTED."""
+    path, mark, query = url.partition("?")
+    if not mark:
+        return url
+    pairs = (pair.partition("=") for pair in query.split("&"))
+    return path + "?" + "&".join(f"{name}=REDACTED" if SENSITIVE.search(unquote_plus(name)) else name + equals + value
+                                 for name, equals, value in pairs)
 
 
 class TraceIdFilter(logging.Filter):
@@ -143,7 +156,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         # Missing when an earlier before_request hook ended the request.
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
-        full_path = clip(request.full_path.rstrip("?"))
+        full_path = clip(redact_query(request.full_path.rstrip("?")))
         access_logger.info("%s %s %s", request.method, full_path, response.status_code, extra={"fields": {
             "remote_addr": request.remote_addr,
             "method": request.method,

@@ -28,16 +28,16 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.util.re import parse_env_headers
 
 from cruddur.config import Settings
-from cruddur.observability import TELEMETRY, Status
+from cruddur.observability import SENSITIVE_NAMES, TELEMETRY, Status
+from cruddur.observability.logs import redact_query
 
 EXTENSION = "cruddur.tracer_provider"
 # Health checks every few seconds would drown the real traffic.
 EXCLUDED_URLS = "/api/health"
 MAX_ATTRIBUTE_CHARS = 1024
 # When OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_* asks spans to record headers, those
-# whose names contain one of these (any case) are recorded as [REDACTED], whatever is configured.
+# with SENSITIVE_NAMES are recorded as [REDACTED], whatever is configured.
 SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
-SENSITIVE_HEADERS = ("auth", "cookie", "token", "key", "secret", "session", "password", "honeycomb")
 
 
 def tracer(name: str) -> trace.Tracer:
@@ -55,10 +55,10 @@ def name_unrouted_span(span: trace.Span, environ: dict) -> None:
 
 
 def sanitize_sensitive_headers() -> None:
-    """Adds SENSITIVE_HEADERS to the instrumentation's redaction list, which it reads from the
+    """Adds SENSITIVE_NAMES to the instrumentation's redaction list, which it reads from the
     environment at each request (it takes no argument for it)."""
     configured = [name.strip() for name in os.environ.get(SANITIZE_FIELDS_VARIABLE, "").split(",")]
-    os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SENSITIVE_HEADERS])))
+    os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SENSITIVE_NAMES])))
 
 
 def one_line(span: ReadableSpan) -> str:
@@ -107,6 +107,15 @@ def init_app(app: Flask, settings: Settings) -> Status:
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS,
                                      request_hook=name_unrouted_span)
     RequestsInstrumentor().instrument(tracer_provider=provider)
+
+    @app.before_request
+    def redact_query_secrets() -> None:
+        # Runs after the instrumentation has put the URL on the request's span.
+        span = trace.get_current_span()
+        if request.query_string and span.is_recording():
+            for name in ("http.target", "http.url"):
+                if name in span.attributes:
+                    span.set_attribute(name, redact_query(span.attributes[name]))
 
     chosen = exporters(settings)
     telemetry = app.extensions[TELEMETRY]
