@@ -22,6 +22,9 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     settings = load_settings(overrides)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    # FLASK_DEBUG=1 sets app.debug, which would let an unhandled exception escape to gunicorn
+    # (its HTML 500 page and plain traceback): errors answer in the API's JSON whatever the mode.
+    app.config["PROPAGATE_EXCEPTIONS"] = False
     app.json.sort_keys = False
     app.extensions["cruddur.settings"] = settings
 

@@ -1,0 +1,199 @@
+"""`python -m bench`: issue 6's benchmark, printed and written to docs/benchmarks.md.
+
+Every variant runs under one gunicorn sync worker pinned to core 0, with wrk and the
+loopback peers on core 1; rounds are interleaved (a, b, c, … then again) and each
+figure is the median of the rounds. Each measurement gets a fresh worker whose stdout
+and stderr go to a file on local disk, for every variant alike.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.load import Load, wrk
+from bench.peers import Peers
+from bench.profile import Profile, record, summarise, thread_cpu, thread_names
+from bench.report import Measurement, Row, machine, main_table, markdown, targets, verdict, write_doc
+from bench.variants import BY_KEY, VARIANTS, Variant
+from bench.worker import Worker, cpu_seconds, rss_mib
+
+WORKER_CPUS, LOAD_CPUS = "0", "1"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default=",".join(BY_KEY), help="keys to run, in this order")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per measurement")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--scaling", default="1,32", help="other connection counts for (a) and (c); '' skips")
+    parser.add_argument("--memory-requests", type=int, default=50_000, help="for (c)'s RSS; 0 skips")
+    parser.add_argument("--profile-seconds", type=int, default=15, help="py-spy on (c); 0 skips")
+    parser.add_argument("--doc", default=str(DOC), help="file to write the results into; '' skips")
+    args = parser.parse_args(argv)
+    args.variants = [BY_KEY[key] for key in args.variants.split(",")]
+    args.scaling = [int(n) for n in args.scaling.split(",") if n]
+    return args
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, peers: Peers, workdir: Path):
+        self.args, self.peers, self.workdir = args, peers, workdir
+
+    def worker(self, variant: Variant, session, name: str) -> Worker:
+        return Worker(variant.app, session.env, self.workdir / f"{name}.log", cpus=WORKER_CPUS).start()
+
+    def load(self, worker: Worker, seconds: int, connections: int | None = None) -> Load:
+        return wrk(worker.url, connections or self.args.connections, seconds, cpus=LOAD_CPUS)
+
+    def measure(self, variant: Variant, connections: int) -> Measurement:
+        with self.peers.session(variant) as session:
+            worker = self.worker(variant, session, f"{variant.key}-c{connections}")
+            try:
+                answered = 1 + (self.load(worker, self.args.warmup, connections).requests if self.args.warmup else 0)
+                (pid,) = worker.pids()
+                cpu = cpu_seconds(pid)
+                load = self.load(worker, self.args.seconds, connections)
+                cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(load.requests, 1)
+            finally:
+                output = worker.stop()
+        measurement = Measurement(variant, connections, load, cpu_ms,
+                                  session.lost(answered + load.requests, output))
+        print(f"  {variant.key:>2} c={connections:<3} {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
+              f"p99 {load.p99_ms:6.1f} ms  CPU {cpu_ms:5.2f} ms/req  non-2xx {load.non2xx}  "
+              f"lost {measurement.lost}", file=sys.stderr)
+        return measurement
+
+    def rounds(self, variants: list[Variant], connections: int) -> dict[str, Row]:
+        runs: dict[str, list[Measurement]] = {variant.key: [] for variant in variants}
+        for number in range(1, self.args.rounds + 1):
+            print(f"round {number}/{self.args.rounds}, {connections} connections", file=sys.stderr)
+            for variant in variants:
+                runs[variant.key].append(self.measure(variant, connections))
+        return {key: Row.of(measurements) for key, measurements in runs.items()}
+
+    def memory(self) -> str:
+        """(c)'s worker RSS after warm-up and after at least the wanted number of requests."""
+        variant, wanted = BY_KEY["c"], self.args.memory_requests
+        with self.peers.session(variant) as session:
+            worker = self.worker(variant, session, "memory")
+            try:
+                answered = 1 + self.load(worker, max(self.args.warmup, 1)).requests
+                (pid,) = worker.pids()
+                before = rss_mib(pid)
+                loads = []
+                while sum(load.requests for load in loads) < wanted:
+                    loads.append(self.load(worker, self.args.seconds))
+                after = rss_mib(pid)
+            finally:
+                output = worker.stop()
+        requests = sum(load.requests for load in loads)
+        lost = session.lost(answered + requests, output)
+        failures = sum(load.non2xx + load.socket_errors + load.untraced for load in loads)
+        return (f"(c), one sync worker, wrk -c{self.args.connections}: RSS {before:.1f} MiB after warm-up, "
+                f"**{after:.1f} MiB after {answered + requests:,} requests** ({after - before:+.1f} MiB). "
+                f"Answers that failed or lacked X-Trace-Id: {failures}; spans or access lines that "
+                f"never arrived: {lost}.")
+
+    def profile(self) -> tuple[Profile, Load]:
+        variant, seconds = BY_KEY["c"], self.args.profile_seconds
+        raw = self.workdir / "profile.txt"
+        with self.peers.session(variant) as session:
+            worker = self.worker(variant, session, "profile")
+            try:
+                self.load(worker, max(self.args.warmup, 1))
+                (pid,) = worker.pids()
+                before = thread_cpu(pid)
+                spy = record(pid, seconds, raw, cpus=LOAD_CPUS)
+                load = self.load(worker, seconds)
+                after, names = thread_cpu(pid), thread_names(pid)
+                _, errors = spy.communicate(timeout=60)
+                if spy.returncode:
+                    raise RuntimeError(f"py-spy failed: {errors}")
+            finally:
+                worker.stop()
+        return summarise(raw.read_text(), load.requests, before, after, names), load
+
+
+def scaling_table(by_connections: dict[int, dict[str, Row]]) -> str:
+    rows = []
+    for connections, rows_at in sorted(by_connections.items()):
+        a, c = rows_at["a"], rows_at["c"]
+        rows.append([str(connections), f"{a.rps:.0f}", f"{a.p99_ms:.1f}", f"{c.rps:.0f}", f"{c.rps / a.rps:.2f}",
+                     f"{c.p99_ms:.1f}", f"{c.p99_ms / a.p99_ms:.2f}", str(a.non2xx + c.non2xx)])
+    return markdown(["connections", "(a) req/s", "(a) p99 ms", "(c) req/s", "(c) × bare", "(c) p99 ms",
+                     "(c) p99 × bare", "non-2xx"], rows)
+
+
+def profile_section(profile: Profile, load: Load) -> str:
+    def escaped(name: str) -> str:
+        return name.replace("|", "\\|")
+
+    cpu_total = sum(profile.thread_cpu.values())
+    return "\n\n".join([
+        f"(c) under `wrk -c{load.connections}` for {load.seconds:.0f} s while py-spy sampled it "
+        f"({load.rps:.0f} req/s with the profiler attached). The worker's CPU by thread, from /proc: "
+        f"{1000 * cpu_total / profile.requests:.2f} ms per request in all.",
+        markdown(["thread", "CPU ms/request", "share"],
+                 [[escaped(name), f"{1000 * seconds / profile.requests:.3f}", f"{100 * seconds / cpu_total:.0f}%"]
+                  for name, seconds in profile.thread_cpu.most_common() if seconds > 0]),
+        f"py-spy `--gil` ({profile.samples} samples of whichever thread held the GIL) by whose code asked "
+        "for the time: the innermost frame of one of these owners, the standard library and lower-level "
+        "packages counting for their caller.",
+        markdown(["owner", "share of samples"],
+                 [[escaped(name), f"{100 * count / profile.samples:.1f}%"] for name, count in profile.owners.most_common()]),
+        "Hottest functions (self time):",
+        markdown(["function", "share of samples"],
+                 [[escaped(name), f"{100 * count / profile.samples:.1f}%"]
+                  for name, count in profile.leaves.most_common(12)]),
+    ])
+
+
+def main(argv: list[str]) -> None:
+    args = arguments(argv)
+    if os.cpu_count() < 2:
+        raise SystemExit("the benchmark needs two cores: one for the worker, one for wrk and the peers")
+    os.sched_setaffinity(0, {int(LOAD_CPUS)})  # the peers' threads stay off the worker's core
+    keys = [variant.key for variant in args.variants]
+    with tempfile.TemporaryDirectory(prefix="cruddur-bench-") as workdir, Peers() as peers:
+        bench = Bench(args, peers, Path(workdir))
+        rows = bench.rounds(args.variants, args.connections)
+        scaling = {args.connections: rows}
+        if "a" in keys and "c" in keys:
+            for connections in args.scaling:
+                scaling[connections] = bench.rounds([BY_KEY["a"], BY_KEY["c"]], connections)
+        memory = bench.memory() if args.memory_requests else None
+        profiled = bench.profile() if args.profile_seconds else None
+
+    command = shlex.join(["python", "-m", "bench", *argv])
+    sections = [
+        f"Command: `{command}` (`make bench` runs it with the defaults). {args.rounds} interleaved rounds of "
+        f"{args.seconds} s after {args.warmup} s of warm-up; medians. One gunicorn sync worker pinned to core "
+        f"{WORKER_CPUS}, `wrk -t1 -c{args.connections}` and the loopback peers on core {LOAD_CPUS}, "
+        "`GET /api/activities/home`; workers' stdout and stderr to a file on local disk.",
+        machine(),
+        f"### Side by side ({args.connections} connections)",
+        main_table(list(rows.values())),
+        "### Targets of issue 6",
+        verdict(targets(rows)),
+    ]
+    if len(scaling) > 1:
+        sections += ["### Cost with load", scaling_table(scaling)]
+    if memory:
+        sections += ["### Memory", memory]
+    if profiled:
+        sections += ["### Where (c)'s time goes", profile_section(*profiled)]
+    generated = "\n\n".join(sections)
+    print(generated)
+    if args.doc:
+        write_doc(Path(args.doc), generated)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

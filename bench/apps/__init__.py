@@ -1,0 +1,1 @@
+"""The benchmark's fixture apps: what Cruddur is measured against."""

@@ -1,0 +1,83 @@
+"""One gunicorn worker of an app under test, pinned to its own core."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.processes import BACKEND_DIR, free_port
+
+REPO = BACKEND_DIR.parent
+HOME = "/api/activities/home"
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+# The side-by-side setting of issue 6: one sync worker, one thread (threads > 1 would make it gthread).
+ONE_SYNC_WORKER = ("--worker-class", "sync", "--workers", "1", "--threads", "1")
+
+
+class Worker:
+    """`gunicorn APP` from backend-flask/ (so its gunicorn.conf.py applies) on a loopback port.
+
+    Output (console spans, log lines) goes to `output`, a file, for every variant alike.
+    """
+
+    def __init__(self, app: str, env: dict[str, str], output: Path, cpus: str = "0",
+                 worker_args: tuple[str, ...] = ONE_SYNC_WORKER):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}{HOME}"
+        self.output = output
+        self.command = ["taskset", "-c", cpus, GUNICORN, "--bind", f"127.0.0.1:{self.port}",
+                        "--pythonpath", str(REPO), *worker_args, app]
+        self.env = env
+
+    def start(self, timeout: float = 30) -> Worker:
+        with self.output.open("w") as out:
+            self.process = subprocess.Popen(self.command, cwd=BACKEND_DIR, env=self.env,
+                                            stdout=out, stderr=subprocess.STDOUT)
+        try:
+            return self._wait_until_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_ready(self, timeout: float) -> Worker:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.command} exited early:\n{self.output.read_text()}")
+            try:
+                # The first request also starts Cruddur's telemetry.
+                requests.get(self.url, timeout=5).raise_for_status()
+                return self
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.command} did not answer within {timeout}s:\n{self.output.read_text()}")
+
+    def pids(self) -> list[int]:
+        """The worker processes (taskset execs gunicorn, so the Popen pid is gunicorn's arbiter)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+    def stop(self, timeout: float = 30) -> str:
+        """SIGTERM, so the workers flush their telemetry as in production; returns the output."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        return self.output.read_text()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time of a process, all its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no VmRSS for pid {pid}")
