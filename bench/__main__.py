@@ -18,7 +18,7 @@ from bench.load import Load, wrk
 from bench.peers import Peers
 from bench.profile import Profile, record, summarise, thread_cpu, thread_names
 from bench.report import Measurement, Row, machine, main_table, markdown, targets, verdict, write_doc
-from bench.variants import BY_KEY, VARIANTS, Variant
+from bench.variants import BY_KEY, Variant
 from bench.worker import Worker, cpu_seconds, rss_mib
 
 WORKER_CPUS, LOAD_CPUS = "0", "1"
@@ -30,7 +30,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--variants", default=",".join(BY_KEY), help="keys to run, in this order")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per measurement")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement (≥ 1)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--scaling", default="1,32", help="other connection counts for (a) and (c); '' skips")
     parser.add_argument("--memory-requests", type=int, default=50_000, help="for (c)'s RSS; 0 skips")
@@ -56,11 +56,12 @@ class Bench:
         with self.peers.session(variant) as session:
             worker = self.worker(variant, session, f"{variant.key}-c{connections}")
             try:
-                answered = 1 + (self.load(worker, self.args.warmup, connections).requests if self.args.warmup else 0)
+                answered = 1 + self.load(worker, self.args.warmup, connections).requests
                 (pid,) = worker.pids()
-                cpu = cpu_seconds(pid)
+                stat = Path(f"/proc/{pid}/stat")
+                cpu = cpu_seconds(stat)
                 load = self.load(worker, self.args.seconds, connections)
-                cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(load.requests, 1)
+                cpu_ms = (cpu_seconds(stat) - cpu) * 1000 / max(load.requests, 1)
             finally:
                 output = worker.stop()
         measurement = Measurement(variant, connections, load, cpu_ms,
@@ -84,7 +85,7 @@ class Bench:
         with self.peers.session(variant) as session:
             worker = self.worker(variant, session, "memory")
             try:
-                answered = 1 + self.load(worker, max(self.args.warmup, 1)).requests
+                answered = 1 + self.load(worker, self.args.warmup).requests
                 (pid,) = worker.pids()
                 before = rss_mib(pid)
                 loads = []
@@ -107,7 +108,7 @@ class Bench:
         with self.peers.session(variant) as session:
             worker = self.worker(variant, session, "profile")
             try:
-                self.load(worker, max(self.args.warmup, 1))
+                self.load(worker, self.args.warmup)
                 (pid,) = worker.pids()
                 before = thread_cpu(pid)
                 spy = record(pid, seconds, raw, cpus=LOAD_CPUS)

@@ -1,13 +1,14 @@
 """Where a worker's time goes under load: CPU per thread, and py-spy samples by owner."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.worker import cpu_seconds
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 RATE_HZ = 100
@@ -70,11 +71,7 @@ def samples(raw: str) -> tuple[Counter, Counter]:
 
 def thread_cpu(pid: int) -> dict[int, float]:
     """CPU seconds (user + system) of each thread of `pid`, by thread id."""
-    seconds = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = (task / "stat").read_text().rpartition(")")[2].split()
-        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
+    return {int(task.name): cpu_seconds(task / "stat") for task in Path(f"/proc/{pid}/task").iterdir()}
 
 
 def thread_names(pid: int) -> dict[int, str]:

@@ -70,9 +70,9 @@ class Worker:
         return self.output.read_text()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system time of a process, all its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+def cpu_seconds(stat: Path) -> float:
+    """User and system time from a /proc stat file: a process's (all its threads) or one thread's."""
+    fields = stat.read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
