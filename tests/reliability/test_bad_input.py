@@ -19,6 +19,9 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
 
 from cruddur.observability import TELEMETRY
+from tests.conftest import BACKEND, FRONTEND
+from tests.peers.rollbar import RollbarStandIn
+from tests.processes import Gunicorn
 from tests.test_one_trace import all_on, peers  # noqa: F401 (peers is a fixture)
 
 pytestmark = pytest.mark.live
@@ -36,6 +39,16 @@ EXCLUDED_CHECKS = [
 
 
 @pytest.fixture(scope="module")
+def server():
+    """gunicorn as live_backend runs it, plus Rollbar (to a stand-in), so that /rollbar/test exists too."""
+    with RollbarStandIn() as rollbar, Gunicorn({
+        "FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND,
+        "ROLLBAR_ACCESS_TOKEN": "rollbar-fake-bad-input-token", "ROLLBAR_ENDPOINT": rollbar.endpoint,
+    }) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def session():
     with requests.Session() as session:
         yield session
@@ -43,8 +56,8 @@ def session():
 
 @schema.parametrize()
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
-def test_generated_requests_get_no_5xx_and_match_the_spec(case, live_backend, session):
-    case.call_and_validate(base_url=live_backend.url, session=session, excluded_checks=EXCLUDED_CHECKS)
+def test_generated_requests_get_no_5xx_and_match_the_spec(case, server, session):
+    case.call_and_validate(base_url=server.url, session=session, excluded_checks=EXCLUDED_CHECKS)
 
 
 TAILOR = "248959df-3079-4947-b847-9e0892d1bab4"
@@ -115,20 +128,20 @@ def assert_answered_safely(response: http.client.HTTPResponse, target: str) -> N
 
 
 @pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
-def test_hostile_values_in_every_route_get_a_4xx_or_a_normal_json_answer(live_backend, value):
-    log_start = len(live_backend.read_output())
+def test_hostile_values_in_every_route_get_a_4xx_or_a_normal_json_answer(server, value):
+    log_start = len(server.read_output())
     for method, target, body in targets(value):
-        assert_answered_safely(send(live_backend, method, target, body), target)
-    log = live_backend.read_output()[log_start:]
+        assert_answered_safely(send(server, method, target, body), target)
+    log = server.read_output()[log_start:]
     assert "Traceback" not in log and "Logging error" not in log
 
 
 @pytest.mark.parametrize("body", RAW_BODIES.values(), ids=RAW_BODIES.keys())
 @pytest.mark.parametrize("path", ["/api/activities", f"/api/activities/{TAILOR}/reply", "/api/messages"])
-def test_hostile_json_bodies_get_a_4xx_or_a_normal_json_answer(live_backend, path, body):
-    log_start = len(live_backend.read_output())
-    assert_answered_safely(send(live_backend, "POST", path, body), path)
-    log = live_backend.read_output()[log_start:]
+def test_hostile_json_bodies_get_a_4xx_or_a_normal_json_answer(server, path, body):
+    log_start = len(server.read_output())
+    assert_answered_safely(send(server, "POST", path, body), path)
+    log = server.read_output()[log_start:]
     assert "Traceback" not in log and "Logging error" not in log
 
 
@@ -138,8 +151,8 @@ def test_hostile_json_bodies_get_a_4xx_or_a_normal_json_answer(live_backend, pat
     b"GET /api/activities/home HTTP/1.1\r\nX-Evil: <script>\x01</script>\r\n",
     b"GET /api/activities/home HTTP/1.1\r\nX-Long: " + b"a" * 10_000 + b"\r\n",
 ], ids=["long request line", "malformed request line", "control character in a header", "long header"])
-def test_gunicorns_own_refusals_carry_no_traceback_and_no_unescaped_input(live_backend, request_head):
-    with socket.create_connection(("127.0.0.1", live_backend.port), timeout=10) as sock:
+def test_gunicorns_own_refusals_carry_no_traceback_and_no_unescaped_input(server, request_head):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(request_head + b"Host: cruddur\r\n\r\n")
         response = http.client.HTTPResponse(sock)
         response.begin()

@@ -17,6 +17,7 @@ from cruddur.observability.rollbar import TEST_REPORT_INTERVAL_S
 from tests.conftest import AWS_SECRET, FRONTEND
 from tests.peers.rollbar import RollbarStandIn
 from tests.processes import Gunicorn
+from tests.reliability.test_bad_input import schema
 from tests.test_dockerfile import instruction
 from tests.test_one_trace import HONEYCOMB_KEY, ROLLBAR_TOKEN, all_on, peers  # noqa: F401 (peers is a fixture)
 
@@ -163,6 +164,7 @@ def test_concurrent_rollbar_test_requests_report_at_most_once_per_worker_and_int
     reported = [response for response in responses if response.status_code == 200]
     assert 1 <= len(items) == len(reported) <= workers * windows
     for response in responses:
+        schema["/rollbar/test"]["GET"].validate_response(response)
         if response.status_code != 200:
             assert (response.status_code, response.json()) == (429, ["rate_limited"])
             assert int(response.headers["Retry-After"]) <= TEST_REPORT_INTERVAL_S
