@@ -32,6 +32,7 @@ from cruddur.observability import SENSITIVE_NAMES, TELEMETRY, Status
 from cruddur.observability.logs import redact_query
 
 EXTENSION = "cruddur.tracer_provider"
+TRACERS = "cruddur.tracers"
 # Health checks every few seconds would drown the real traffic.
 EXCLUDED_URLS = "/api/health"
 MAX_ATTRIBUTE_CHARS = 1024
@@ -40,9 +41,21 @@ MAX_ATTRIBUTE_CHARS = 1024
 SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
 
 
+class Tracers(dict):
+    """The tracers of one provider, by name, each made once: making one costs about what a span does."""
+
+    def __init__(self, provider: TracerProvider):
+        super().__init__()
+        self.provider = provider
+
+    def __missing__(self, name: str) -> trace.Tracer:
+        self[name] = self.provider.get_tracer(name)
+        return self[name]
+
+
 def tracer(name: str) -> trace.Tracer:
     """A tracer from this app's provider (not a process global), for custom spans."""
-    return current_app.extensions[EXTENSION].get_tracer(name)
+    return current_app.extensions[TRACERS][name]
 
 
 def name_unrouted_span(span: trace.Span, environ: dict) -> None:
@@ -100,12 +113,15 @@ def init_app(app: Flask, settings: Settings) -> Status:
         shutdown_on_exit=False,
     )
     app.extensions[EXTENSION] = provider
+    app.extensions[TRACERS] = Tracers(provider)
     set_global_textmap(CompositePropagator([
         AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
     ]))
     sanitize_sensitive_headers()
+    # enable_commenter=False: its sqlcommenter tags (a context attached per request) are for
+    # SQL drivers, and Cruddur has none.
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS,
-                                     request_hook=name_unrouted_span)
+                                     request_hook=name_unrouted_span, enable_commenter=False)
     RequestsInstrumentor().instrument(tracer_provider=provider)
 
     @app.before_request
