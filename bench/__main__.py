@@ -19,7 +19,7 @@ from bench.peers import Peers
 from bench.profile import Profile, record, summarise, thread_cpu, thread_names
 from bench.report import Measurement, Row, machine, main_table, markdown, targets, verdict, write_doc
 from bench.variants import BY_KEY, Variant
-from bench.worker import Worker, cpu_seconds, rss_mib
+from bench.worker import ONE_SYNC_WORKER, SERVERS, Worker, rss_mib
 
 WORKER_CPUS, LOAD_CPUS = "0", "1"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -35,9 +35,15 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scaling", default="1,32", help="other connection counts for (a) and (c); '' skips")
     parser.add_argument("--memory-requests", type=int, default=50_000, help="for (c)'s RSS; 0 skips")
     parser.add_argument("--profile-seconds", type=int, default=15, help="py-spy on (c); 0 skips")
+    parser.add_argument("--servers", default=",".join(list(SERVERS)[1:]),
+                        help=f"other gunicorn settings to run (c) under, of {','.join(SERVERS)}; '' skips")
     parser.add_argument("--doc", default=str(DOC), help="file to write the results into; '' skips")
     args = parser.parse_args(argv)
-    args.variants = [BY_KEY[key] for key in args.variants.split(",")]
+    keys, args.servers = args.variants.split(","), [name for name in args.servers.split(",") if name]
+    unknown = [name for name in keys if name not in BY_KEY] + [name for name in args.servers if name not in SERVERS]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}")
+    args.variants = [BY_KEY[key] for key in keys]
     args.scaling = [int(n) for n in args.scaling.split(",") if n]
     return args
 
@@ -46,37 +52,36 @@ class Bench:
     def __init__(self, args: argparse.Namespace, peers: Peers, workdir: Path):
         self.args, self.peers, self.workdir = args, peers, workdir
 
-    def worker(self, variant: Variant, session, name: str) -> Worker:
-        return Worker(variant.app, session.env, self.workdir / f"{name}.log", cpus=WORKER_CPUS).start()
+    def worker(self, variant: Variant, session, name: str, server: str = ONE_SYNC_WORKER) -> Worker:
+        return Worker(variant.app, session.env, self.workdir / f"{name}.log", cpus=WORKER_CPUS, server=server).start()
 
     def load(self, worker: Worker, seconds: int, connections: int | None = None) -> Load:
         return wrk(worker.url, connections or self.args.connections, seconds, cpus=LOAD_CPUS)
 
-    def measure(self, variant: Variant, connections: int) -> Measurement:
+    def measure(self, variant: Variant, connections: int, server: str) -> Measurement:
         with self.peers.session(variant) as session:
-            worker = self.worker(variant, session, f"{variant.key}-c{connections}")
+            worker = self.worker(variant, session, f"{variant.key}-c{connections}", server)
             try:
                 answered = 1 + self.load(worker, self.args.warmup, connections).requests
-                (pid,) = worker.pids()
-                stat = Path(f"/proc/{pid}/stat")
-                cpu = cpu_seconds(stat)
+                cpu = worker.cpu_seconds()
                 load = self.load(worker, self.args.seconds, connections)
-                cpu_ms = (cpu_seconds(stat) - cpu) * 1000 / max(load.requests, 1)
+                cpu_ms = (worker.cpu_seconds() - cpu) * 1000 / max(load.requests, 1)
             finally:
                 output = worker.stop()
         measurement = Measurement(variant, connections, load, cpu_ms,
                                   session.lost(answered + load.requests, output))
-        print(f"  {variant.key:>2} c={connections:<3} {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
+        print(f"  {variant.key:>2} c={connections:<3} {server}: {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
               f"p99 {load.p99_ms:6.1f} ms  CPU {cpu_ms:5.2f} ms/req  non-2xx {load.non2xx}  "
               f"lost {measurement.lost}", file=sys.stderr)
         return measurement
 
-    def rounds(self, variants: list[Variant], connections: int) -> dict[str, Row]:
-        runs: dict[str, list[Measurement]] = {variant.key: [] for variant in variants}
+    def rounds(self, cases: dict[str, tuple[Variant, str]], connections: int) -> dict[str, Row]:
+        """Each case (a variant under a gunicorn setting) once per round, interleaved; their medians."""
+        runs: dict[str, list[Measurement]] = {key: [] for key in cases}
         for number in range(1, self.args.rounds + 1):
             print(f"round {number}/{self.args.rounds}, {connections} connections", file=sys.stderr)
-            for variant in variants:
-                runs[variant.key].append(self.measure(variant, connections))
+            for key, (variant, server) in cases.items():
+                runs[key].append(self.measure(variant, connections, server))
         return {key: Row.of(measurements) for key, measurements in runs.items()}
 
     def memory(self) -> str:
@@ -132,6 +137,13 @@ def scaling_table(by_connections: dict[int, dict[str, Row]]) -> str:
                      "(c) p99 × bare", "non-2xx"], rows)
 
 
+def servers_table(rows: dict[str, Row]) -> str:
+    first = next(iter(rows.values()))
+    return markdown(["gunicorn", "req/s", f"× {next(iter(rows))}", "p50 ms", "p99 ms", "CPU ms/req", "non-2xx"],
+                    [[name, f"{row.rps:.0f}", f"{row.rps / first.rps:.2f}", f"{row.p50_ms:.1f}", f"{row.p99_ms:.1f}",
+                      f"{row.cpu_ms:.2f}", str(row.non2xx + row.socket_errors)] for name, row in rows.items()])
+
+
 def profile_section(profile: Profile, load: Load) -> str:
     def escaped(name: str) -> str:
         return name.replace("|", "\\|")
@@ -164,11 +176,15 @@ def main(argv: list[str]) -> None:
     keys = [variant.key for variant in args.variants]
     with tempfile.TemporaryDirectory(prefix="cruddur-bench-") as workdir, Peers() as peers:
         bench = Bench(args, peers, Path(workdir))
-        rows = bench.rounds(args.variants, args.connections)
+        rows = bench.rounds({variant.key: (variant, ONE_SYNC_WORKER) for variant in args.variants}, args.connections)
         scaling = {args.connections: rows}
         if "a" in keys and "c" in keys:
             for connections in args.scaling:
-                scaling[connections] = bench.rounds([BY_KEY["a"], BY_KEY["c"]], connections)
+                scaling[connections] = bench.rounds(
+                    {key: (BY_KEY[key], ONE_SYNC_WORKER) for key in "ac"}, connections)
+        servers = bench.rounds({name: (BY_KEY["c"], name) for name in args.servers}, args.connections)
+        if servers and "c" in rows:
+            servers = {ONE_SYNC_WORKER: rows["c"], **servers}
         memory = bench.memory() if args.memory_requests else None
         profiled = bench.profile() if args.profile_seconds else None
 
@@ -186,6 +202,11 @@ def main(argv: list[str]) -> None:
     ]
     if len(scaling) > 1:
         sections += ["### Cost with load", scaling_table(scaling)]
+    if servers:
+        sections += [f"### gunicorn settings for (c), all on core {WORKER_CPUS}",
+                     "`sync-2` is two sync workers, `gthread-2x4` two gthread workers of four threads each (they keep "
+                     "connections alive, which sync workers cannot); the first row is (c) from the table above.",
+                     servers_table(servers)]
     if memory:
         sections += ["### Memory", memory]
     if profiled:

@@ -77,7 +77,8 @@ def thread_cpu(pid: int) -> dict[int, float]:
 def thread_names(pid: int) -> dict[int, str]:
     """Python's names for the threads of `pid` (the kernel only knows them all as the program)."""
     dump = subprocess.run([str(PY_SPY), "dump", "--pid", str(pid)], capture_output=True, text=True, check=True)
-    return {int(tid): name for tid, name in re.findall(r'^Thread (\d+) \(\w+\): "(.*)"$', dump.stdout, re.M)}
+    # `Thread 1234 (idle): "MainThread"`; the state can also read `active+gil`.
+    return {int(tid): name for tid, name in re.findall(r'^Thread (\d+) \([^)]*\): "(.*)"$', dump.stdout, re.M)}
 
 
 def record(pid: int, seconds: int, output: Path, cpus: str) -> subprocess.Popen:

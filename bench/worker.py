@@ -15,8 +15,15 @@ from tests.processes import BACKEND_DIR, free_port
 REPO = BACKEND_DIR.parent
 HOME = "/api/activities/home"
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
-# The side-by-side setting of issue 6: one sync worker, one thread (threads > 1 would make it gthread).
-ONE_SYNC_WORKER = ("--worker-class", "sync", "--workers", "1", "--threads", "1")
+# gunicorn settings to compare, `class-workers[xthreads]`; the first is the side-by-side
+# setting of issue 6 (--threads 1: more would turn sync into gthread).
+SERVERS = {
+    "sync-1": ("--worker-class", "sync", "--workers", "1", "--threads", "1"),
+    "sync-2": ("--worker-class", "sync", "--workers", "2", "--threads", "1"),
+    "gthread-1x4": ("--worker-class", "gthread", "--workers", "1", "--threads", "4"),
+    "gthread-2x4": ("--worker-class", "gthread", "--workers", "2", "--threads", "4"),
+}
+ONE_SYNC_WORKER = next(iter(SERVERS))
 
 
 class Worker:
@@ -26,12 +33,12 @@ class Worker:
     """
 
     def __init__(self, app: str, env: dict[str, str], output: Path, cpus: str = "0",
-                 worker_args: tuple[str, ...] = ONE_SYNC_WORKER):
+                 server: str = ONE_SYNC_WORKER):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}{HOME}"
         self.output = output
         self.command = ["taskset", "-c", cpus, GUNICORN, "--bind", f"127.0.0.1:{self.port}",
-                        "--pythonpath", str(REPO), *worker_args, app]
+                        "--pythonpath", str(REPO), *SERVERS[server], app]
         self.env = env
 
     def start(self, timeout: float = 30) -> Worker:
@@ -61,6 +68,9 @@ class Worker:
         """The worker processes (taskset execs gunicorn, so the Popen pid is gunicorn's arbiter)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         return [int(pid) for pid in children.split()]
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(Path(f"/proc/{pid}/stat")) for pid in self.pids())
 
     def stop(self, timeout: float = 30) -> str:
         """SIGTERM, so the workers flush their telemetry as in production; returns the output."""

@@ -37,7 +37,8 @@ def test_a_tiny_run_prints_the_table_with_ratios_and_loses_nothing(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--variants", "a,b,c,d", "--rounds", "1", "--seconds", "1",
-         "--warmup", "1", "--scaling", "", "--memory-requests", "300", "--profile-seconds", "1", "--doc", str(doc)],
+         "--warmup", "1", "--scaling", "", "--servers", "gthread-1x4", "--memory-requests", "300",
+         "--profile-seconds", "1", "--doc", str(doc)],
         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -50,7 +51,8 @@ def test_a_tiny_run_prints_the_table_with_ratios_and_loses_nothing(tmp_path):
         assert re.fullmatch(r"\d+\.\d\d", cells[3]) and float(cells[2]) > 0
     # Every answer was a 2xx, carried its trace id, and left its span and access line.
     assert [cells[-4:] for cells in (cruddur, console)] == [["0", "0", "0", "0"]] * 2
-    for section in ("### Targets of issue 6", "### Memory", "### Where (c)'s time goes", "CPU ms/request"):
+    for section in ("### Targets of issue 6", "| gthread-1x4 |", "### Memory", "### Where (c)'s time goes",
+                    "| MainThread |"):
         assert section in out
     assert doc.read_text().startswith(f"# kept\n{BEGIN}\nCommand: `python -m bench")
     assert doc.read_text().endswith(f"{END}\nalso kept\n")
