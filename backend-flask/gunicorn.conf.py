@@ -3,7 +3,15 @@ import os
 
 # An empty variable (as compose passes an unset one) means the default.
 bind = f"0.0.0.0:{os.environ.get('PORT') or 4567}"
+# One worker per core of this project's machines, each with four threads. Measured by
+# `make bench` (docs/benchmarks.md) with all four integrations on, on one core under
+# `wrk -c8`, medians of 3 rounds: 1 sync worker 459 req/s (2.13 ms CPU a request),
+# 2 sync workers 563, 1 gthread worker × 4 threads 578 (1.73 ms), 2 gthread × 4 524.
+# gthread keeps connections alive, so a request no longer pays for a connection of its
+# own, and a worker waiting on one client serves another.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+worker_class = "gthread"
+threads = 4
 timeout = 30
 # SIGTERM lets a worker finish its requests and flush telemetry for this long.
 graceful_timeout = 10
