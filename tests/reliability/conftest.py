@@ -1,0 +1,160 @@
+"""Fault injection shared by the reliability tests: the four real peers behind fronts that fail
+on demand, gunicorn pointed at the fronts, a bounded load with its latencies, and output reading.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.peers.faults import FaultyHTTP, FaultyUDP
+from tests.peers.otlp import OtlpReceiver
+from tests.peers.rollbar import RollbarStandIn
+from tests.peers.xray import XRayDaemon
+from tests.processes import Gunicorn
+
+GROUP = "cruddur"
+# The API's read routes, a write, and the route that reports to Rollbar (429 once a worker
+# has reported in the last 10 s: that is its rate limit doing its job, not a failure).
+MIX = [
+    ("GET", "/api/activities/home", None), ("GET", "/api/activities/notifications", None),
+    ("GET", "/api/activities/@andrewbrown", None), ("GET", "/api/message_groups", None),
+    ("GET", "/api/activities/search?term=cloud", None),
+    ("POST", "/api/activities", {"message": "steady load", "ttl": "1-hour"}),
+]
+ROLLBAR_TEST = ("GET", "/rollbar/test", None)
+ROLLBAR_EVERY = 25
+CLIENTS = 4
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.reliability)
+
+
+@dataclass
+class Run:
+    """What a load run saw: seconds per answered request, and what went wrong."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return len(self.latencies) + len(self.failures)
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[math.ceil(len(ordered) * 0.99) - 1]
+
+
+def load(url: str, count: int, clients: int = CLIENTS) -> Run:
+    """`count` requests from `clients` threads, each waiting for its answer: a steady, bounded load."""
+    run = Run()
+
+    def one(index: int) -> None:
+        method, path, body = ROLLBAR_TEST if index % ROLLBAR_EVERY == 0 else MIX[index % len(MIX)]
+        started = time.perf_counter()
+        try:
+            response = requests.request(method, url + path, json=body, timeout=10)
+        except requests.RequestException as error:
+            run.failures.append(f"{method} {path}: {error}")
+            return
+        if response.status_code != 200 and (path, response.status_code) != ("/rollbar/test", 429):
+            run.failures.append(f"{method} {path}: {response.status_code}")
+            return
+        run.latencies.append(time.perf_counter() - started)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(count)))
+    return run
+
+
+def noise(output: str) -> list[str]:
+    """Output lines other than the app's INFO lines and gunicorn's own [INFO] lines."""
+    lines = []
+    for line in output.splitlines():
+        if "[INFO]" in line:
+            continue
+        try:
+            if json.loads(line).get("level") == "INFO":
+                continue
+        except (ValueError, AttributeError):
+            pass
+        lines.append(line)
+    return lines
+
+
+class Stack:
+    """Real peers, each behind a front that can fail, and the env that points the app at the fronts."""
+
+    def __init__(self, moto):
+        self.moto = moto
+        self._stack = ExitStack()
+        self.otlp = self._stack.enter_context(OtlpReceiver())
+        self.xray = self._stack.enter_context(XRayDaemon())
+        self.rollbar = self._stack.enter_context(RollbarStandIn())
+        self.fronts = {
+            "honeycomb": self._stack.enter_context(FaultyHTTP(self.otlp.url)),
+            "xray": self._stack.enter_context(FaultyUDP(self.xray.address)),
+            "cloudwatch": self._stack.enter_context(FaultyHTTP(moto.url)),
+            "rollbar": self._stack.enter_context(FaultyHTTP(self.rollbar.url)),
+        }
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.fronts["honeycomb"].url,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "AWS_XRAY_DAEMON_ADDRESS": self.fronts["xray"].address,
+            "CLOUDWATCH_LOG_GROUP": GROUP,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.fronts["cloudwatch"].url,
+            "ROLLBAR_ACCESS_TOKEN": "rollbar-fake-reliability-token",
+            "ROLLBAR_ENDPOINT": self.fronts["rollbar"].url + "/api/1/",
+            **extra,
+        }
+
+    def gunicorn(self, **extra: str) -> Gunicorn:
+        return Gunicorn(self.env(**extra), workers=2)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture
+def stack(aws_env, moto):
+    stack = Stack(moto)
+    yield stack
+    stack.close()
+
+
+def wait_until(check, timeout: float, what: str):
+    """`check()`'s first truthy answer within `timeout` seconds; fails the test with `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = check()
+        if answer:
+            return answer
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {timeout}s")
+
+
+def worker_pids(server: Gunicorn) -> list[int]:
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text()
+    return [int(pid) for pid in children.split()]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
