@@ -1,0 +1,90 @@
+"""Each outside service failing in each way it can, under a steady load on the real gunicorn.
+
+One gunicorn (two workers, all four integrations on) per case: a warm-up, a run with every
+service healthy, the same run with one service failing, then that service back and fresh data
+from after its return awaited at the peer.
+"""
+import pytest
+import requests
+
+from tests.peers.faults import HTTP_FAULTS, UDP_FAULTS
+from tests.reliability.conftest import GROUP, load, noise, wait_until
+
+pytestmark = pytest.mark.live
+REQUESTS = 400
+HOME = "/api/activities/home"
+CASES = [(service, fault) for service in ("honeycomb", "cloudwatch", "rollbar") for fault in HTTP_FAULTS]
+CASES += [("xray", fault) for fault in UDP_FAULTS]
+KNOWN = {
+    # The OTLP exporter logs one error per failed batch (every 200 ms here), not a rate-limited warning.
+    ("honeycomb", "500"): "OTLP exporter logs every failed batch",
+    # Segments sent after a stalled daemon reads again did not arrive within 10 s; not yet understood.
+    ("xray", "stalled"): "segments after a stall not seen",
+}
+CASES = [pytest.param(*case, marks=pytest.mark.xfail(reason=KNOWN[case], strict=True)) if case in KNOWN else case
+         for case in CASES]
+# A service's failure may be told once per worker as it starts and once as it ends, never per request.
+NOISE_PER_WORKER = 2
+
+
+def trace_ids(server, count: int = 5) -> set[str]:
+    return {requests.get(server.url + HOME, timeout=10).headers["X-Trace-Id"] for _ in range(count)}
+
+
+def honeycomb_gets_new_spans(stack, server) -> None:
+    sent = trace_ids(server)
+    wait_until(lambda: sent <= {span["trace_id"] for span in stack.otlp.spans()}, 30, "new spans arrive")
+
+
+def xray_gets_new_segments(stack, server) -> None:
+    # The sampling rule keeps 5 a second and 10% of the rest: some of these, not all, are sent.
+    sent = {f"1-{t[:8]}-{t[8:]}" for t in trace_ids(server)}
+    wait_until(lambda: sent & {segment["trace_id"] for segment in stack.xray.segments()}, 10,
+               "new segments arrive")
+
+
+def cloudwatch_gets_new_lines(stack, server) -> None:
+    sent = trace_ids(server)
+
+    def logged() -> set[str]:
+        if GROUP not in stack.moto.groups():  # made by the first send that gets through
+            return set()
+        return {line["trace_id"] for line in stack.moto.lines(GROUP) if line["logger"] == "cruddur.access"}
+
+    wait_until(lambda: sent <= logged(), 45, "new access lines arrive")
+
+
+def rollbar_gets_new_items(stack, server) -> None:
+    def reported() -> str | None:
+        response = requests.get(server.url + "/rollbar/test", timeout=10)
+        return response.headers["X-Trace-Id"] if response.status_code == 200 else None
+
+    # /rollbar/test lets a worker report once in 10 s.
+    trace_id = wait_until(reported, 15, "/rollbar/test reports again")
+    wait_until(lambda: trace_id in {item["data"]["custom"]["trace_id"] for item in stack.rollbar.items()},
+               10, "the new item arrives")
+
+
+ARRIVES = {
+    "honeycomb": honeycomb_gets_new_spans, "xray": xray_gets_new_segments,
+    "cloudwatch": cloudwatch_gets_new_lines, "rollbar": rollbar_gets_new_items,
+}
+
+
+@pytest.mark.parametrize(("service", "fault"), CASES)
+def test_a_failing_service_is_not_felt_by_the_api_and_data_flows_when_it_returns(stack, service, fault):
+    front = stack.fronts[service]
+    with stack.gunicorn() as server:
+        load(server.url, 50)
+        healthy = load(server.url, REQUESTS)
+        before_fault = len(server.read_output())
+        front.set(fault)
+        faulty = load(server.url, REQUESTS)
+        front.set("healthy")
+        ARRIVES[service](stack, server)
+        output = server.read_output()[before_fault:]
+
+    assert (healthy.failures, faulty.failures) == ([], [])
+    # The floor of 20 ms keeps a p99 of a few milliseconds from failing on scheduling noise.
+    assert faulty.p99 <= max(1.5 * healthy.p99, healthy.p99 + 0.020), (healthy.p99, faulty.p99)
+    assert len(noise(output)) <= NOISE_PER_WORKER * server.workers, "\n".join(noise(output))
