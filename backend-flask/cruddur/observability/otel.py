@@ -7,8 +7,10 @@ continue the caller's trace.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+import time
 from functools import partial
 
 from flask import Flask, current_app, request
@@ -36,6 +38,28 @@ TRACERS = "cruddur.tracers"
 # Health checks every few seconds would drown the real traffic.
 EXCLUDED_URLS = "/api/health"
 MAX_ATTRIBUTE_CHARS = 1024
+# The exporter logs every failed batch, several a second while Honeycomb answers 500.
+EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+EXPORTER_LOG_INTERVAL_S = 60
+
+
+class OncePerInterval(logging.Filter):
+    """Lets one record through per `seconds`, so an outage is told, not repeated per batch."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self._last: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
+
+
+EXPORTER_LOG_FILTER = OncePerInterval(EXPORTER_LOG_INTERVAL_S)
 # When OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_* asks spans to record headers, those
 # with SENSITIVE_NAMES are recorded as [REDACTED], whatever is configured.
 SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
@@ -134,6 +158,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
                     span.set_attribute(name, redact_query(span.attributes[name]))
 
     chosen = exporters(settings)
+    logging.getLogger(EXPORTER_LOGGER).addFilter(EXPORTER_LOG_FILTER)  # added once: logging skips duplicates
     telemetry = app.extensions[TELEMETRY]
 
     def start() -> None:
