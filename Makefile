@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 FRONTEND := frontend-react-js
 CHROMIUM := /usr/bin/chromium
+WRK := /usr/bin/wrk
 # The origins a browser on this machine uses; compose and Gitpod set their own.
 export FRONTEND_URL ?= http://localhost:3000
 export BACKEND_URL ?= http://localhost:4567
 
-.PHONY: run test setup
+.PHONY: run test setup bench
 
 run: setup
 	@trap 'kill 0' INT TERM; \
@@ -16,16 +17,20 @@ run: setup
 	(cd $(FRONTEND) && PORT=3000 exec npm run dev) & \
 	wait
 
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) $(WRK)
 	cd $(FRONTEND) && npm test
 	$(BIN)/pytest
 
 setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed
 
+# The benchmark of issue 6: see docs/benchmarks.md.
+bench: setup $(WRK)
+	$(BIN)/python -m bench
+
 # Each is reinstalled whenever its pins change.
-$(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/requirements-devenv.txt tests/e2e/requirements.txt
+$(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/requirements-devenv.txt tests/e2e/requirements.txt bench/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r bench/requirements.txt
 	touch $@
 
 $(FRONTEND)/node_modules/.installed: $(FRONTEND)/package-lock.json
@@ -36,3 +41,7 @@ $(FRONTEND)/node_modules/.installed: $(FRONTEND)/package-lock.json
 # work here). Where it cannot be installed, the e2e tests skip, and fail under CI=true.
 $(CHROMIUM):
 	-apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+
+# wrk drives the benchmark and its smoke test.
+$(WRK):
+	-apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk
