@@ -15,3 +15,16 @@ threads = 4
 timeout = 30
 # SIGTERM lets a worker finish its requests and flush telemetry for this long.
 graceful_timeout = 10
+
+
+def worker_exit(server, worker):
+    """Flushes telemetry as soon as the worker has served its last request.
+
+    Left to the interpreter's exit, the flush would come only after Python has waited for
+    every non-daemon thread, such as the one the Rollbar SDK posts each item on.
+    """
+    from cruddur.observability import TELEMETRY
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and TELEMETRY in getattr(app, "extensions", {}):
+        app.extensions[TELEMETRY].shutdown()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,11 @@ class Run:
 
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: Run) -> Run:
+        self.latencies += other.latencies
+        self.failures += other.failures
+        return self
 
     @property
     def sent(self) -> int:
@@ -128,6 +134,14 @@ class Stack:
 
     def close(self) -> None:
         self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def loader():
+    """A process of its own for the load: in the test's process, the peers decoding what the app
+    sends would hold the GIL while a request waits, and their time would count as the API's."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield lambda url, count: pool.submit(load, url, count).result()
 
 
 @pytest.fixture

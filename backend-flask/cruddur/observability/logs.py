@@ -145,7 +145,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     add_handler(logging.StreamHandler(sys.stdout))
     telemetry = app.extensions[TELEMETRY]
     telemetry.on_start(background.start)
-    telemetry.on_shutdown(background.stop)
+    telemetry.on_drain(background.stop)
 
     @app.before_request
     def start_clock() -> None:

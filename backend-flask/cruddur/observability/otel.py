@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from functools import partial
 
@@ -23,14 +24,16 @@ from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.resources import PROCESS_PID, SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.util.re import parse_env_headers
 
 from cruddur.config import Settings
-from cruddur.observability import SENSITIVE_NAMES, TELEMETRY, Status
+from cruddur.observability import SENSITIVE_NAMES, TELEMETRY, OncePerInterval, Status, finished_within
 from cruddur.observability.logs import redact_query
 
 EXTENSION = "cruddur.tracer_provider"
@@ -38,28 +41,51 @@ TRACERS = "cruddur.tracers"
 # Health checks every few seconds would drown the real traffic.
 EXCLUDED_URLS = "/api/health"
 MAX_ATTRIBUTE_CHARS = 1024
-# The exporter logs every failed batch, several a second while Honeycomb answers 500.
-EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 EXPORTER_LOG_INTERVAL_S = 60
 
-
-class OncePerInterval(logging.Filter):
-    """Lets one record through per `seconds`, so an outage is told, not repeated per batch."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self._last: float | None = None
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        now = time.monotonic()
-        if self._last is not None and now - self._last < self.seconds:
-            return False
-        self._last = now
-        return True
+logger = logging.getLogger(__name__)
 
 
-EXPORTER_LOG_FILTER = OncePerInterval(EXPORTER_LOG_INTERVAL_S)
+# The exporter logs every failed batch, and the batch processor every span it drops when
+# its queue is full: several a second while Honeycomb is down. Each logger gets its own filter.
+RATE_LIMITED_LOGGERS = {
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
+    "opentelemetry.sdk._shared_internal": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
+}
+
+
+class SpanCount(SpanProcessor):
+    """Counts the spans this process ended, to tell at exit how many never reached an exporter."""
+
+    def __init__(self) -> None:
+        self.ended = 0
+        self._lock = threading.Lock()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        with self._lock:
+            self.ended += 1
+
+
+class CountingExporter(SpanExporter):
+    """An exporter that counts the spans it delivered."""
+
+    def __init__(self, exporter: SpanExporter):
+        self.exporter = exporter
+        self.delivered = 0
+
+    def export(self, spans) -> SpanExportResult:
+        result = self.exporter.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self.delivered += len(spans)  # the batch processor exports under a lock, one batch at a time
+        return result
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+
 # When OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_* asks spans to record headers, those
 # with SENSITIVE_NAMES are recorded as [REDACTED], whatever is configured.
 SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
@@ -158,21 +184,34 @@ def init_app(app: Flask, settings: Settings) -> Status:
                     span.set_attribute(name, redact_query(span.attributes[name]))
 
     chosen = exporters(settings)
-    logging.getLogger(EXPORTER_LOGGER).addFilter(EXPORTER_LOG_FILTER)  # added once: logging skips duplicates
+    for name, rate_limit in RATE_LIMITED_LOGGERS.items():
+        logging.getLogger(name).addFilter(rate_limit)  # added once: logging skips duplicates
     telemetry = app.extensions[TELEMETRY]
+    span_count = SpanCount()
+    counting: dict[str, CountingExporter] = {}
 
     def start() -> None:
-        for make_exporter in chosen.values():
+        provider.add_span_processor(span_count)
+        for name, make_exporter in chosen.items():
+            counting[name] = CountingExporter(make_exporter())
             provider.add_span_processor(BatchSpanProcessor(
-                make_exporter(),
+                counting[name],
                 max_queue_size=settings.otel_max_queue_size,
                 schedule_delay_millis=settings.otel_schedule_delay_ms,
                 max_export_batch_size=settings.otel_max_export_batch_size,
                 export_timeout_millis=settings.otel_export_timeout_ms,
             ))
 
-    def shutdown() -> None:
-        provider.shutdown()
+    def shutdown(timeout_s: float) -> None:
+        # Exports what is queued, batch after batch, each waiting up to the export timeout.
+        finished_within(provider.shutdown, timeout_s, "otel-shutdown")
+        for name, exporter in counting.items():
+            missing = span_count.ended - exporter.delivered
+            if missing:
+                logger.warning("opentelemetry: %d of %d spans not delivered to %s (dropped or unsent at exit)",
+                               missing, span_count.ended, name, extra={"fields": {
+                                   "integration": "opentelemetry", "exporter": name,
+                                   "not_delivered": missing, "ended": span_count.ended}})
         if RequestsInstrumentor().is_instrumented_by_opentelemetry:
             RequestsInstrumentor().uninstrument()
 

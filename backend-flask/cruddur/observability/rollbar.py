@@ -20,7 +20,7 @@ from flask import Flask, Response, abort, got_request_exception, has_request_con
 
 from cruddur.config import Settings
 from cruddur.errors import error_response
-from cruddur.observability import TELEMETRY, Status, logs
+from cruddur.observability import TELEMETRY, OncePerInterval, Status, finished_within, logs
 from cruddur.observability.xray import capture
 from cruddur.routes import current_user_handle
 
@@ -35,10 +35,39 @@ SCRUB_FIELDS = [
 ]
 # A hanging Rollbar holds each item's thread this long (connect, then read), not the request.
 SEND_TIMEOUT_S = 3
-# gunicorn allows 10 s after SIGTERM; CloudWatch takes up to 5 of them, Rollbar gets 4.
-FLUSH_TIMEOUT_S = 4
 # At most one `/rollbar/test` report per worker this often, so the route cannot flood Rollbar.
 TEST_REPORT_INTERVAL_S = 10
+
+
+class ItemCount(OncePerInterval):
+    """Counts the items reported, and those the SDK failed to post, from its own log records.
+
+    The SDK logs one warning or error per item it could not post (with a traceback, for a
+    connection error): they are let through once a minute, enough to tell an outage.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(60)
+        self.reported = self.failed = 0
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.reported = self.failed = 0
+
+    def count_reported(self) -> None:
+        with self._lock:
+            self.reported += 1
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            with self._lock:
+                self.failed += 1
+        return super().filter(record)
+
+
+# The SDK is process-global, and so are its items: counted from the last `init`.
+ITEMS = ItemCount()
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +97,7 @@ def _add_request_context(payload: dict, **_) -> dict:
     Rollbar reads; in the body it would only be one more copy to leak.
     """
     payload.pop("access_token", None)
+    ITEMS.count_reported()
     if has_request_context():
         data = payload["data"]
         route = request.url_rule.rule if request.url_rule else None
@@ -90,6 +120,7 @@ def _configure_sdk(settings: Settings) -> str:
     import rollbar
 
     endpoint = settings.rollbar_endpoint or rollbar.DEFAULT_ENDPOINT
+    ITEMS.reset()
     rollbar.init(
         settings.rollbar_access_token,
         settings.rollbar_environment,
@@ -101,9 +132,9 @@ def _configure_sdk(settings: Settings) -> str:
         timeout=SEND_TIMEOUT_S,
         # Locals can hold raw bodies and tokens under names no scrub list knows.
         locals={"enabled": False},
-        # The SDK would log the whole payload on a 429 or 413, and warn about every 429.
+        # The SDK would log the whole payload on a 429 or 413.
         log_payload_on_error=False,
-        log_all_rate_limited_items=False,
+        log_all_rate_limited_items=True,  # one record per item lost, for ItemCount
         suppress_reinit_warning=True,
     )
     # A second `init` in one process merges the options above but keeps the first token and
@@ -114,18 +145,22 @@ def _configure_sdk(settings: Settings) -> str:
     return endpoint
 
 
-def wait_for_items(timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
-    """Waits for items still being sent, at most `timeout_s`; False if some were left."""
+def wait_for_items(timeout_s: float) -> bool:
+    """Waits for items still being sent, at most `timeout_s`; False (and says how many) if some were left.
+
+    One line tells the items of this process that never reached Rollbar, if any.
+    """
     import rollbar
 
-    # rollbar.wait() has no timeout: wait for it on a thread that is left behind if Rollbar hangs.
-    waiter = threading.Thread(target=rollbar.wait, name="rollbar-wait", daemon=True)
-    waiter.start()
-    waiter.join(timeout_s)
-    if waiter.is_alive():
-        logger.warning("Rollbar items still unsent after %ss at shutdown: dropped", timeout_s)
-        return False
-    return True
+    # rollbar.wait() has no timeout: it joins the SDK's queue of sending threads.
+    finished = finished_within(rollbar.wait, timeout_s, "rollbar-wait")
+    unsent = 0 if finished else rollbar._threads.unfinished_tasks
+    if ITEMS.failed or unsent:
+        logger.warning("rollbar: %d of %d items not delivered (%d failed, %d still being sent after %ss at exit)",
+                       ITEMS.failed + unsent, ITEMS.reported, ITEMS.failed, unsent, timeout_s,
+                       extra={"fields": {"integration": "rollbar", "not_delivered": ITEMS.failed + unsent,
+                                         "reported": ITEMS.reported}})
+    return finished
 
 
 def init_app(app: Flask, settings: Settings) -> Status:
@@ -137,6 +172,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
     import rollbar
 
     endpoint = _configure_sdk(settings)
+    logging.getLogger("rollbar").addFilter(ITEMS)  # added once: logging skips duplicates
     got_request_exception.connect(_report_exception, app)
     app.extensions[TELEMETRY].on_shutdown(wait_for_items)
     interval = Interval(TEST_REPORT_INTERVAL_S)

@@ -7,6 +7,7 @@ SDK is imported only when X-Ray is on: importing it opens a UDP socket.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from flask import Flask, current_app, request
 from opentelemetry import trace
 
 from cruddur.config import Settings
-from cruddur.observability import Status, logs
+from cruddur.observability import OncePerInterval, Status, logs
 
 EXTENSION = "cruddur.xray_recorder"
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
@@ -99,6 +100,14 @@ def xray_trace_header(incoming: str | None) -> str:
     return header
 
 
+# The SDK polls the daemon for centralized sampling rules every 10 s and logs a traceback
+# each time the daemon cannot be reached: once a minute, in one line, is enough.
+SAMPLING_POLLER_LOG_FILTERS = {
+    "aws_xray_sdk.core.sampling.rule_poller": OncePerInterval(60),
+    "aws_xray_sdk.core.sampling.target_poller": OncePerInterval(60),
+}
+
+
 def init_app(app: Flask, settings: Settings) -> Status:
     if not settings.xray_daemon_address:
         return Status(False, "set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments")
@@ -115,6 +124,8 @@ def init_app(app: Flask, settings: Settings) -> Status:
         rules = None
         rules_detail = f"SDK default local rule ({settings.xray_sampling_rule_file} unreadable: {exc})"
 
+    for name, rate_limit in SAMPLING_POLLER_LOG_FILTERS.items():
+        logging.getLogger(name).addFilter(rate_limit)  # added once: logging skips duplicates
     recorder = AWSXRayRecorder()
     recorder.configure(
         service="backend-flask",
