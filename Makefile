@@ -9,7 +9,7 @@ WRK := /usr/bin/wrk
 export FRONTEND_URL ?= http://localhost:3000
 export BACKEND_URL ?= http://localhost:4567
 
-.PHONY: run test setup bench
+.PHONY: run test setup bench reliability
 
 run: setup
 	@trap 'kill 0' INT TERM; \
@@ -26,6 +26,10 @@ setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed
 # The benchmark of issue 6: see docs/benchmarks.md.
 bench: setup $(WRK)
 	$(BIN)/python -m bench
+
+# The reliability suite alone (also part of `make test`), its figures written to docs/reliability.md.
+reliability: setup
+	RELIABILITY_REPORT=docs/reliability.md $(BIN)/pytest -m reliability
 
 # Each is reinstalled whenever its pins change.
 $(VENV)/.installed: backend-flask/requirements.txt tests/requirements.txt tests/requirements-devenv.txt tests/e2e/requirements.txt bench/requirements.txt

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import multiprocessing
+import os
+import platform
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,8 @@ from tests.peers.xray import XRayDaemon
 from tests.processes import Gunicorn
 
 GROUP = "cruddur"
+# Where the session's figures go, as Markdown (`make reliability` sets it).
+REPORT_VARIABLE = "RELIABILITY_REPORT"
 # The API's read routes, a write, and the route that reports to Rollbar (429 once a worker
 # has reported in the last 10 s: that is its rate limit doing its job, not a failure).
 MIX = [
@@ -134,6 +139,37 @@ class Stack:
 
     def close(self) -> None:
         self._stack.close()
+
+
+class Figures:
+    """What the reliability tests measured, by table; `make reliability` writes them to REPORT."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[dict]] = {}
+
+    def add(self, table: str, row: dict) -> None:
+        self.tables.setdefault(table, []).append(row)
+
+    def markdown(self) -> str:
+        parts = [f"Measured by `make reliability` on {platform.node() or 'this machine'} "
+                 f"({os.cpu_count()} CPUs, Python {platform.python_version()}), "
+                 f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.\n"]
+        for table, rows in self.tables.items():
+            columns = list(dict.fromkeys(key for row in rows for key in row))
+            parts.append(f"### {table}\n")
+            parts.append("| " + " | ".join(columns) + " |")
+            parts.append("|" + "---|" * len(columns))
+            parts += ["| " + " | ".join(str(row.get(column, "")) for column in columns) + " |" for row in rows]
+            parts.append("")
+        return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def figures():
+    figures = Figures()
+    yield figures
+    if os.environ.get(REPORT_VARIABLE) and figures.tables:
+        Path(os.environ[REPORT_VARIABLE]).write_text(figures.markdown())
 
 
 @pytest.fixture(scope="session")

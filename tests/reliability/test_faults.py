@@ -68,7 +68,7 @@ ARRIVES = {
 
 
 @pytest.mark.parametrize(("service", "fault"), CASES)
-def test_a_failing_service_is_not_felt_by_the_api_and_data_flows_when_it_returns(stack, loader, service, fault):
+def test_a_failing_service_is_not_felt_by_the_api_and_data_flows_when_it_returns(stack, loader, figures, service, fault):
     front = stack.fronts[service]
     with stack.gunicorn() as server:
         loader(server.url, 50)
@@ -83,6 +83,12 @@ def test_a_failing_service_is_not_felt_by_the_api_and_data_flows_when_it_returns
         ARRIVES[service](stack, server)
         output = server.read_output()[before_fault:]
 
+    figures.add("Faults: one service failing under a steady load", {
+        "service": service, "fault": fault, "requests": healthy.sent + faulty.sent,
+        "failed": len(healthy.failures + faulty.failures),
+        "p99 healthy (ms)": round(healthy.p99 * 1000, 1), "p99 failing (ms)": round(faulty.p99 * 1000, 1),
+        "log lines other than INFO": len(noise(output)),
+    })
     assert (healthy.failures, faulty.failures) == ([], [])
     # The floor of 20 ms keeps a p99 of a few milliseconds from failing on scheduling noise.
     assert faulty.p99 <= max(1.5 * healthy.p99, healthy.p99 + 0.020), (healthy.p99, faulty.p99)

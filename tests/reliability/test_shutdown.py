@@ -45,7 +45,7 @@ def not_delivered(output: str, integration: str) -> list[tuple[int, ...]]:
     return [tuple(map(int, match.groups())) for match in NOT_DELIVERED[integration].finditer(output)]
 
 
-def test_sigterm_delivers_every_buffered_span_log_line_and_rollbar_item(stack):
+def test_sigterm_delivers_every_buffered_span_log_line_and_rollbar_item(stack, figures):
     # Spans wait for a full batch or a minute, log lines for watchtower's 5 s, and Rollbar takes
     # 2 s to read each item: at SIGTERM, all three are still inside the workers.
     stack.rollbar.delay_s = 2
@@ -56,39 +56,52 @@ def test_sigterm_delivers_every_buffered_span_log_line_and_rollbar_item(stack):
 
     answered = {answer.headers["X-Trace-Id"] for answer in homes + reports}
     server_spans = [span for span in stack.otlp.spans() if span["kind"] == "SERVER"]
+    # /api/health, which gunicorn's start-up asked, is not traced.
+    access = [line for line in stack.moto.lines(GROUP) if line["logger"] == "cruddur.access" and line["trace_id"]]
+    items = [item["data"]["custom"]["trace_id"] for item in stack.rollbar.items()]
+    reported = [answer.headers["X-Trace-Id"] for answer in reports if answer.status_code == 200]
+    figures.add("Shutdown: SIGTERM with everything still buffered, services healthy", {
+        "exit (s)": round(exit_s, 1),
+        "request spans sent / received": f"{len(answered)} / {len(server_spans)}",
+        "access lines sent / received": f"{len(answered)} / {len(access)}",
+        "Rollbar items sent / received": f"{len(reported)} / {len(items)}",
+    })
     assert sorted(span["trace_id"] for span in server_spans) == sorted(answered)
     mock_data = [span for span in stack.otlp.spans() if span["name"] == "home-activites-mock-data"]
     assert len(mock_data) == len(homes)
-    # /api/health, which gunicorn's start-up asked, is not traced.
-    access = [line for line in stack.moto.lines(GROUP) if line["logger"] == "cruddur.access" and line["trace_id"]]
     assert sorted(line["trace_id"] for line in access) == sorted(answered)
-    items = [item["data"]["custom"]["trace_id"] for item in stack.rollbar.items()]
-    reported = [answer.headers["X-Trace-Id"] for answer in reports if answer.status_code == 200]
     assert sorted(items) == sorted(reported) and items
     assert exit_s < GRACE_S
     assert not any(not_delivered(server.output, name) for name in NOT_DELIVERED), server.output
 
 
 @pytest.mark.parametrize("fault", ["down", "slow"])
-def test_sigterm_with_every_service_failing_exits_in_time_and_counts_what_was_lost(stack, fault):
+def test_sigterm_with_every_service_failing_exits_in_time_and_counts_what_was_lost(stack, figures, fault):
     server = stack.gunicorn().start()
     for name, front in stack.fronts.items():
         front.set(fault if name != "xray" else {"down": "down", "slow": "stalled"}[fault])
     homes, reports = send(server)
     exit_s = stop_timed(server)
 
+    spans = not_delivered(server.output, "opentelemetry")
+    lines = not_delivered(server.output, "cloudwatch")
+    items = not_delivered(server.output, "rollbar")
+    figures.add("Shutdown: SIGTERM with every service failing", {
+        "fault": fault, "exit (s)": round(exit_s, 1),
+        "spans not delivered (counted)": sum(lost for lost, _ in spans),
+        "log lines not delivered (counted)": sum(lost for lost, _ in lines),
+        "Rollbar items not delivered (counted)": sum(lost for lost, _ in items),
+    })
     assert exit_s < GRACE_S, server.output
     assert "SIGKILL" not in server.output and "WORKER TIMEOUT" not in server.output
-    spans = not_delivered(server.output, "opentelemetry")
     # Each worker that served a request tells its loss once: nothing reached Honeycomb.
     assert 1 <= len(spans) <= server.workers and all(lost == ended for lost, ended in spans)
     assert sum(ended for _, ended in spans) >= len(homes) * 2
-    lines = not_delivered(server.output, "cloudwatch")
     assert 1 <= len(lines) <= server.workers and all(lost == queued for lost, queued in lines)
     assert sum(queued for _, queued in lines) >= len(homes) * 2
     # One item per worker that reported, failed at once (down) or still hanging at exit (slow).
     reported = [answer for answer in reports if answer.status_code == 200]
-    assert not_delivered(server.output, "rollbar") == [(1, 1)] * len(reported)
+    assert items == [(1, 1)] * len(reported)
 
 
 def test_the_app_starts_and_serves_with_every_service_unreachable(stack):
