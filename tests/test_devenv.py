@@ -62,7 +62,8 @@ def service_env(service: str, shell: dict[str, str]) -> dict[str, str]:
 
 def compose_env_output(machine: dict[str, str]) -> dict[str, str]:
     """What `bin/compose-env > .env` writes on a machine with `machine`'s variables."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("GITPOD_", "CODESPACE"))}
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("GITPOD_", "CODESPACE")) and name != "HONEYCOMB_API_KEY"}
     output = subprocess.run([ROOT / "bin" / "compose-env"], env={**env, **machine},
                             capture_output=True, text=True, check=True).stdout
     return dict(line.split("=", 1) for line in output.splitlines())
@@ -173,7 +174,7 @@ def test_sampling_rule_file_is_mounted_where_the_backend_reads_it():
      "https://cruddur-example-4318.app.github.dev"),
 ], ids=["localhost", "gitpod", "codespaces"])
 def test_urls_follow_the_machine(machine, frontend, backend, collector):
-    shell = compose_env_output(machine)
+    shell = compose_env_output({**machine, "HONEYCOMB_API_KEY": ACCOUNTS["HONEYCOMB_API_KEY"]})
     assert service_env("backend-flask", shell)["FRONTEND_URL"] == frontend
     assert service_env("backend-flask", shell)["BACKEND_URL"] == backend
     assert service_env("backend-flask", shell)["AWS_XRAY_URL"] == "*" + backend.split("://")[1] + "*"
@@ -182,10 +183,18 @@ def test_urls_follow_the_machine(machine, frontend, backend, collector):
         "REACT_APP_BACKEND_URL": backend, "REACT_APP_OTEL_COLLECTOR_URL": collector}
 
 
+@pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES], ids=["localhost", "gitpod", "codespaces"])
+def test_browser_exports_nowhere_without_a_honeycomb_key(machine):
+    shell = compose_env_output(machine)
+    assert "OTEL_COLLECTOR_URL" not in shell
+    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == ""
+
+
 def test_urls_fall_back_to_localhost_without_an_env_file():
     assert service_env("backend-flask", {})["FRONTEND_URL"] == "http://localhost:3000"
     assert service_env("backend-flask", {})["BACKEND_URL"] == "http://localhost:4567"
-    assert service_env("frontend-react-js", {})["REACT_APP_BACKEND_URL"] == "http://localhost:4567"
+    assert service_env("frontend-react-js", {}) == {
+        "REACT_APP_BACKEND_URL": "http://localhost:4567", "REACT_APP_OTEL_COLLECTOR_URL": ""}
 
 
 @pytest.mark.live
@@ -398,12 +407,14 @@ def test_dockerfile_runs_as_a_user_without_flask_env(dockerfile):
 @pytest.mark.live
 def test_front_end_command_serves_the_app_with_composes_urls(tmp_path):
     """The front end's CMD, run from a copy of its folder (its build writes dist/), with the
-    environment compose gives it in Gitpod: the page it serves carries those URLs."""
+    environment compose gives it in Gitpod with a Honeycomb key: the page it serves carries
+    those URLs."""
     (cmd,) = instructions(FRONTEND_DIR / "Dockerfile", "CMD")
     app = tmp_path / "frontend-react-js"
     shutil.copytree(FRONTEND_DIR, app, ignore=shutil.ignore_patterns("node_modules", "dist"))
     (app / "node_modules").symlink_to(FRONTEND_DIR / "node_modules")
-    env = service_env("frontend-react-js", compose_env_output(GITPOD))
+    env = service_env("frontend-react-js",
+                      compose_env_output({**GITPOD, "HONEYCOMB_API_KEY": ACCOUNTS["HONEYCOMB_API_KEY"]}))
     port = free_port()
     log = tmp_path / "output"
     with log.open("w") as output:

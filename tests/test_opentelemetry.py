@@ -20,7 +20,7 @@ def traced_app(receiver, make_app):
     return make_app({
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}",
-        "OTEL_SERVICE_NAME": "backend-flask",
+        "OTEL_SERVICE_NAME": "",  # empty means the default, backend-flask
         "OTEL_BSP_SCHEDULE_DELAY": "50",
     })
 

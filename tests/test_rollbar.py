@@ -198,3 +198,11 @@ def test_gunicorn_workers_report_once_per_interval_and_sigterm_loses_no_item(sta
     assert server.output.count("rollbar: on") == 2
     assert TOKEN not in server.output
     assert "Traceback" not in server.output
+
+
+def test_the_environment_defaults_to_production_as_in_the_journal(make_rollbar_app, stand_in):
+    app = make_rollbar_app(ROLLBAR_ENVIRONMENT="")
+    assert app.test_client().get("/rollbar/test").status_code == 200
+    flush(app)
+    (item,) = stand_in.items()
+    assert item["data"]["environment"] == "production"

@@ -17,13 +17,19 @@ def daemon():
 
 
 @pytest.fixture
-def xray_app(daemon, make_app, tmp_path):
+def make_xray_app(daemon, make_app, tmp_path):
     # Sample everything, so each test sees its segment; the real rule is tested below.
     always = json.loads(RULE_FILE.read_text())
     always["SamplingRule"].update(FixedRate=1.0)
     rule_file = tmp_path / "always.json"
     rule_file.write_text(json.dumps(always))
-    return make_app({"AWS_XRAY_DAEMON_ADDRESS": daemon.address, "AWS_XRAY_SAMPLING_RULE_FILE": str(rule_file)})
+    return lambda **env: make_app({"AWS_XRAY_DAEMON_ADDRESS": daemon.address,
+                                   "AWS_XRAY_SAMPLING_RULE_FILE": str(rule_file), **env})
+
+
+@pytest.fixture
+def xray_app(make_xray_app):
+    return make_xray_app()
 
 
 def subsegment_names(segment):
@@ -40,6 +46,16 @@ def test_home_request_is_a_segment_with_http_and_capture(xray_app, daemon):
     assert segment["http"]["response"]["status"] == 200
     assert subsegment_names(segment) == ["activities_home"]
     assert "X-Amzn-Trace-Id" in response.headers
+
+
+@pytest.mark.parametrize(("host", "name"), [("4567-cruddur.example.dev", "4567-cruddur.example.dev"),
+                                             ("localhost", "backend-flask")])
+def test_a_host_matching_aws_xray_url_names_the_segment_and_others_get_the_service_name(
+        make_xray_app, daemon, host, name):
+    client = make_xray_app(AWS_XRAY_URL="*cruddur.example*").test_client()
+    assert client.get("/api/activities/home", headers={"Host": host}).status_code == 200
+    (segment,) = daemon.wait_for(lambda segments: len(segments) == 1)
+    assert segment["name"] == name
 
 
 def test_segment_trace_id_is_the_opentelemetry_trace_id(xray_app, daemon):
