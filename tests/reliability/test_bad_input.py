@@ -171,7 +171,7 @@ def xray_header(trace_id: str, parent: str) -> str:
     return f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={parent};Sampled=1"
 
 
-def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto, make_app, capfd):
+def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto, make_app, capfd, caplog):
     otlp, xray, rollbar = peers
     app = make_app({**all_on(otlp, xray, rollbar), "OTEL_TRACES_EXPORTER": "console"})
     client = app.test_client()
@@ -204,3 +204,6 @@ def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto
     assert len(events) >= len(sent)
     lines = capfd.readouterr().out.splitlines()
     assert all(len(line) < MAX_RECORD_CHARS for line in [*events, *lines])
+    # Each clipped attribute is told once a minute at most, not once per request.
+    truncations = [record for record in caplog.records if "exceeds max length" in record.getMessage()]
+    assert len(truncations) <= 1

@@ -72,8 +72,9 @@ class Telemetry:
 
     At exit, the drains run first, one after another (the log queue hands its records
     to the handlers that ship them); then the stoppers run side by side, so a service
-    that is down or hanging costs its own timeout, not the sum of everyone's, and all of
-    them are done within SHUTDOWN_TIMEOUT_S (and REPORT_MARGIN_S), inside gunicorn's graceful_timeout.
+    that is down or hanging costs its own timeout, not the sum of everyone's, and all
+    of them are done within SHUTDOWN_TIMEOUT_S plus REPORT_MARGIN_S, inside gunicorn's
+    graceful_timeout.
     """
 
     def __init__(self) -> None:

@@ -47,10 +47,13 @@ logger = logging.getLogger(__name__)
 
 
 # The exporter logs every failed batch, and the batch processor every span it drops when
-# its queue is full: several a second while Honeycomb is down. Each logger gets its own filter.
+# its queue is full: several a second while Honeycomb is down. The SDK also logs each
+# attribute it truncates to MAX_ATTRIBUTE_CHARS: once per request a client makes with a
+# huge URL. Each logger gets its own filter.
 RATE_LIMITED_LOGGERS = {
     "opentelemetry.exporter.otlp.proto.http.trace_exporter": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
     "opentelemetry.sdk._shared_internal": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
+    "opentelemetry.attributes": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
 }
 
 
