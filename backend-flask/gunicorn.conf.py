@@ -13,6 +13,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 worker_class = "gthread"
 threads = 4
 timeout = 30
+# Longer than a load balancer's idle timeout (an ALB's is 60 s), so the client side closes
+# idle connections: a request sent just as gunicorn closed its connection would be reset.
+keepalive = 75
 # SIGTERM lets a worker finish its requests and flush telemetry for this long.
 graceful_timeout = 10
 
