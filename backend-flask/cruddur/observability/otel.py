@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import threading
-import time
 from functools import partial
 
 from flask import Flask, current_app, request
