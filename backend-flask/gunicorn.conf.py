@@ -20,12 +20,15 @@ keepalive = 75
 graceful_timeout = 10
 
 
-def worker_exit(server, worker):
-    """Flushes telemetry as soon as the worker has served its last request.
+def post_worker_init(worker):
+    """Starts telemetry as the worker boots, after the fork, so what is wrong shows at start-up."""
+    from cruddur.observability import TELEMETRY
 
-    Left to the interpreter's exit, the flush would come only after Python has waited for
-    every non-daemon thread, such as the one the Rollbar SDK posts each item on.
-    """
+    worker.wsgi.extensions[TELEMETRY].start()
+
+
+def worker_exit(server, worker):
+    """Flushes telemetry as soon as the worker has served its last request, within graceful_timeout."""
     from cruddur.observability import TELEMETRY
 
     app = getattr(worker, "wsgi", None)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from cruddur import create_app
@@ -11,18 +13,28 @@ AWS_SECRET = "cruddur-test-secret-0f3b9c"
 
 
 @pytest.fixture
-def make_app():
-    """Build apps like `create_app`, and flush and stop their telemetry after the test."""
+def make_app(monkeypatch):
+    """Build apps from the environment with `env` on top, as a process would be started with
+    it (the SDKs read it themselves); flush and stop their telemetry after the test."""
     apps = []
 
-    def make(overrides=None):
-        app = create_app({"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, **(overrides or {})})
+    def make(env=None):
+        for name, value in {"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, **(env or {})}.items():
+            monkeypatch.setenv(name, value)
+        app = create_app()
         apps.append(app)
         return app
 
     yield make
     for app in apps:
         app.extensions[TELEMETRY].shutdown()
+
+
+def startup_detail(output: str, integration: str) -> str:
+    """What the start-up line of `integration` says, from a process's JSON output (the last app's)."""
+    line = [json.loads(line) for line in output.splitlines()
+            if line.startswith("{") and json.loads(line).get("integration") == integration and "detail" in line][-1]
+    return f"{'on' if line['enabled'] else 'off'}: {line['detail']}"
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
 """OpenTelemetry, proven against an OTLP/HTTP receiver that decodes the protobuf."""
+import json
+
 import pytest
 import requests
+from opentelemetry import trace
 
 from tests.peers.otlp import OtlpReceiver
+from tests.processes import free_port
 
 HONEYCOMB_KEY = "hcaik_test_not_a_real_key_0123456789"
 TRACEPARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -40,7 +44,7 @@ def test_home_request_exports_server_span_and_custom_child(traced_app, receiver)
     assert server["kind"] == "SERVER"
     assert server["service_name"] == "backend-flask"
     assert server["attributes"]["http.route"] == "/api/activities/home"
-    assert server["attributes"]["http.status_code"] == 200
+    assert server["attributes"]["http.response.status_code"] == 200
     assert server["trace_id"] == response.headers["X-Trace-Id"]
 
     custom = by_name(spans, "home-activites-mock-data")
@@ -99,7 +103,7 @@ def test_outgoing_requests_call_is_a_client_span(traced_app, receiver):
     server = by_name(spans, "GET /api/test/call-out")
     assert client_span["name"] == "GET"
     assert (client_span["trace_id"], client_span["parent_span_id"]) == (server["trace_id"], server["span_id"])
-    assert client_span["attributes"]["http.url"].endswith("/elsewhere")
+    assert client_span["attributes"]["url.full"].endswith("/elsewhere")
 
 
 def test_health_is_not_traced(traced_app, receiver):
@@ -129,19 +133,144 @@ def test_console_prints_one_line_per_span_by_default(make_app, capfd):
     assert all(f"trace_id={trace_id}" in line for line in span_lines)
 
 
-def test_console_beside_otlp_only_when_asked(receiver, make_app, capfd):
-    for exporters, expected in (("", 0), ("console", 2)):
-        app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_TRACES_EXPORTER": exporters})
-        app.test_client().get("/api/activities/home")
-        app.extensions["cruddur.telemetry"].shutdown()
-        span_lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("span ")]
-        assert len(span_lines) == expected
+def console_span_lines(capfd) -> list[str]:
+    return [line for line in capfd.readouterr().out.splitlines() if line.startswith("span ")]
 
 
-def test_status_names_header_keys_but_never_the_key(traced_app, capfd):
-    health = traced_app.test_client().get("/api/health").get_json()["integrations"]["opentelemetry"]
-    assert health["enabled"] is True
-    assert "x-honeycomb-team" in health["detail"]
-    assert HONEYCOMB_KEY not in str(health)
-    traced_app.extensions["cruddur.telemetry"].shutdown()
-    assert HONEYCOMB_KEY not in capfd.readouterr().out
+@pytest.mark.parametrize(("exporters", "to_receiver", "to_console"), [
+    ("", True, False),  # unset with an endpoint: OTLP only
+    ("otlp", True, False),
+    ("console", False, True),
+    ("otlp,console", True, True),
+    ("none", False, False),
+])
+def test_otel_traces_exporter_chooses_the_exporters(receiver, make_app, capfd, exporters, to_receiver, to_console):
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_TRACES_EXPORTER": exporters})
+    assert app.test_client().get("/api/activities/home").status_code == 200
+    app.extensions["cruddur.telemetry"].shutdown()
+    assert bool(receiver.spans()) is to_receiver
+    assert bool(console_span_lines(capfd)) is to_console
+
+
+def test_signal_specific_variables_win_over_the_generic_ones(receiver, make_app):
+    app = make_app({
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "OTEL_EXPORTER_OTLP_HEADERS": "x-honeycomb-team=generic",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "gzip",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+    })
+    app.test_client().get("/api/activities/home")
+    receiver.wait_for(lambda spans: len(spans) >= 2)
+    assert {r["headers"]["x-honeycomb-team"] for r in receiver.requests} == {HONEYCOMB_KEY}
+    assert {r["headers"].get("content-encoding") for r in receiver.requests} == {"gzip"}
+
+
+def test_the_traces_endpoint_alone_turns_otlp_on(receiver, make_app):
+    app = make_app({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces", "OTEL_BSP_SCHEDULE_DELAY": "50"})
+    app.test_client().get("/api/activities/home")
+    assert receiver.wait_for(lambda spans: len(spans) >= 2)
+
+
+def test_batch_processor_reads_its_own_variables(receiver, make_app):
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1",
+                    "OTEL_BSP_SCHEDULE_DELAY": "50"})
+    client = app.test_client()
+    for _ in range(2):
+        client.get("/api/activities/home")
+    receiver.wait_for(lambda spans: len(spans) >= 4)
+    assert {r["span_count"] for r in receiver.requests} == {1}
+
+
+@pytest.mark.parametrize(("sampler", "argument", "exported"), [
+    ("always_off", "", False), ("traceidratio", "0", False), ("traceidratio", "1", True), ("always_on", "", True),
+])
+def test_sampler_follows_otel_traces_sampler(receiver, make_app, sampler, argument, exported):
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_TRACES_SAMPLER": sampler,
+                    "OTEL_TRACES_SAMPLER_ARG": argument})
+    response = app.test_client().get("/api/activities/home")
+    app.extensions["cruddur.telemetry"].shutdown()
+    assert bool(receiver.spans()) is exported
+    assert response.headers["X-Trace-Id"]  # the trace exists whether or not it is sampled
+
+
+def test_resource_attributes_are_merged_and_service_name_defaults_only_when_unset(receiver, make_app):
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "",
+                    "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=bootcamp,service.name=cruddur-api"})
+    app.test_client().get("/api/activities/home")
+    app.extensions["cruddur.telemetry"].shutdown()
+    resource = receiver.spans()[0]["resource"]
+    assert (resource["service.name"], resource["deployment.environment.name"]) == ("cruddur-api", "bootcamp")
+
+
+def test_sdk_disabled_costs_no_tracing_and_still_answers_with_its_access_line(receiver, make_app, capfd):
+    app = make_app({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+    app.add_url_rule("/api/test/span", view_func=lambda: {"valid": trace.get_current_span().get_span_context().is_valid})
+    client = app.test_client()
+    response = client.get("/api/activities/home", headers={"traceparent": TRACEPARENT})
+    assert response.status_code == 200 and "X-Trace-Id" not in response.headers
+    assert client.get("/api/test/span").get_json() == {"valid": False}
+    assert client.get("/api/health").get_json()["integrations"]["opentelemetry"] == "off"
+    app.extensions["cruddur.telemetry"].shutdown()
+    assert receiver.spans() == []
+    access = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"cruddur.access"' in line]
+    assert [line["path"] for line in access] == ["/api/activities/home", "/api/test/span", "/api/health"]
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("OTEL_TRACES_EXPORTER", "otlp,zipkin", "OTEL_TRACES_EXPORTER: no exporter named 'zipkin'"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "-5", "max_queue_size must be a positive integer"),
+])
+def test_a_malformed_value_is_one_clear_line_and_the_app_still_serves(receiver, make_app, capfd, variable, value,
+                                                                      says):
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, variable: value})
+    assert app.test_client().get("/api/activities/home").status_code == 200
+    errors = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"ERROR"' in line]
+    assert len(errors) == 1 and says in errors[0]["message"] and errors[0]["message"].startswith("opentelemetry:")
+
+
+def test_spans_carry_the_stable_http_attributes_with_the_query_redacted(traced_app, receiver):
+    traced_app.test_client().get("/api/activities/search?term=cloud&api_token=s3cr3t",
+                                 headers={"User-Agent": "cruddur-test"})
+    server = by_name(receiver.wait_for(lambda spans: len(spans) >= 1), "GET /api/activities/search")
+    attributes = server["attributes"]
+    assert {name: attributes[name] for name in (
+        "http.request.method", "url.path", "url.query", "url.scheme", "http.response.status_code", "http.route",
+        "server.address", "client.address", "user_agent.original", "network.protocol.version")} == {
+        "http.request.method": "GET", "url.path": "/api/activities/search",
+        "url.query": "term=cloud&api_token=REDACTED", "url.scheme": "http", "http.response.status_code": 200,
+        "http.route": "/api/activities/search", "server.address": "localhost", "client.address": "127.0.0.1",
+        "user_agent.original": "cruddur-test", "network.protocol.version": "1.1"}
+    assert not {"http.method", "http.target", "http.status_code"} & set(attributes)
+    assert "s3cr3t" not in json.dumps(receiver.spans())
+
+
+def test_a_query_that_mentions_the_health_path_is_traced(traced_app, receiver):
+    client = traced_app.test_client()
+    assert "X-Trace-Id" not in client.get("/api/health?probe=1").headers
+    response = client.get("/api/activities/home?x=/api/health")
+    assert response.headers["X-Trace-Id"]
+    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    assert {s["name"] for s in spans} == {"GET /api/activities/home", "home-activites-mock-data"}
+
+
+def test_a_second_app_in_the_process_instruments_without_warnings(make_app, caplog):
+    make_app()
+    second = make_app()
+    assert second.test_client().get("/api/activities/home").status_code == 200
+    assert "already instrumented" not in caplog.text
+
+
+def test_startup_line_names_header_keys_redacts_credentials_and_health_says_on_or_off(receiver, make_app, capfd):
+    endpoint = receiver.url.replace("http://", "http://cruddur:pa55word@")
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}"})
+    health = app.test_client().get("/api/health")
+    assert health.get_json() == {"status": "ok", "integrations": {
+        "opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off"}}
+    app.extensions["cruddur.telemetry"].shutdown()
+    (line,) = [json.loads(line) for line in capfd.readouterr().out.splitlines() if "opentelemetry: on" in line]
+    assert line["message"] == (f"opentelemetry: on (spans as backend-flask to OTLP/HTTP to "
+                               f"http://REDACTED@{receiver.url.removeprefix('http://')}/v1/traces "
+                               "with headers x-honeycomb-team)")
+    assert HONEYCOMB_KEY not in str(line) and "pa55word" not in str(line)

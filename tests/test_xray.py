@@ -151,7 +151,7 @@ def test_off_without_daemon_address_and_when_disabled(make_app, daemon):
         app = make_app(overrides)
         response = app.test_client().get("/api/activities/home")
         assert "X-Amzn-Trace-Id" not in response.headers
-        assert app.test_client().get("/api/health").get_json()["integrations"]["xray"]["enabled"] is False
+        assert app.test_client().get("/api/health").get_json()["integrations"]["xray"] == "off"
     import time
     time.sleep(0.3)
     assert daemon.documents == []

@@ -9,7 +9,7 @@ from flask_cors import CORS
 from cruddur import observability
 from cruddur.config import load_settings
 from cruddur.errors import register_error_handlers
-from cruddur.routes import activities, health, messages
+from cruddur.routes import activities, health, messages, rollbar
 
 CORS_METHODS = ["OPTIONS", "GET", "HEAD", "POST"]
 CORS_HEADERS = ["content-type", "if-modified-since", "traceparent", "tracestate"]
@@ -32,6 +32,6 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}},
          methods=CORS_METHODS, allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSE_HEADERS)
     register_error_handlers(app)
-    for blueprint in (activities.bp, messages.bp, health.bp):
+    for blueprint in (activities.bp, messages.bp, health.bp, rollbar.bp):
         app.register_blueprint(blueprint)
     return app

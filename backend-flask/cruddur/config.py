@@ -10,7 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opentelemetry.util.re import parse_env_headers
+
+from cruddur import data
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(ValueError):
+    """A setting that Cruddur cannot start with; its message names the variable."""
 
 
 @dataclass(frozen=True)
@@ -20,15 +28,13 @@ class Settings:
     current_user_handle: str = "andrewbrown"
     max_content_length: int = 1024 * 1024
 
-    # OpenTelemetry: OTLP/HTTP to Honeycomb when an endpoint is set, console spans otherwise.
-    otel_service_name: str = "backend-flask"
-    otel_endpoint: str | None = None
-    otel_headers: str | None = field(default=None, repr=False)
-    otel_traces_exporters: frozenset[str] = frozenset()
-    otel_schedule_delay_ms: int = 5000
-    otel_max_queue_size: int = 2048
-    otel_max_export_batch_size: int = 512
-    otel_export_timeout_ms: int = 10000
+    # OpenTelemetry's variables are read by its SDK; these few only choose Cruddur's defaults
+    # and its start-up line.
+    otel_sdk_disabled: bool = False
+    otel_traces_exporter: str | None = None
+    otlp_traces_endpoint: str | None = None
+    otlp_header_names: tuple[str, ...] = ()
+    otel_flask_excluded_urls: str | None = None
 
     # AWS X-Ray: on when a daemon address is set and the SDK is not disabled.
     xray_daemon_address: str | None = None
@@ -49,27 +55,23 @@ class Settings:
         def text(name: str) -> str | None:
             return environ.get(name, "").strip() or None
 
-        def number(name: str, default: int) -> int:
-            value = text(name)
-            try:
-                return int(value) if value else default
-            except ValueError:
-                raise ValueError(f"{name} must be a whole number, not {value!r}") from None
-
         defaults = cls()
-        exporters = text("OTEL_TRACES_EXPORTER")
+        endpoint = text("OTEL_EXPORTER_OTLP_ENDPOINT")
+        headers = text("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or text("OTEL_EXPORTER_OTLP_HEADERS") or ""
+        handle = text("CRUDDUR_USER_HANDLE") or defaults.current_user_handle
+        if handle not in data.USERS:
+            raise ConfigError(f"CRUDDUR_USER_HANDLE is {handle!r}, which is no user: use one of {', '.join(data.USERS)}")
         return cls(
             frontend_url=text("FRONTEND_URL"),
             backend_url=text("BACKEND_URL"),
-            current_user_handle=text("CRUDDUR_USER_HANDLE") or defaults.current_user_handle,
-            otel_service_name=text("OTEL_SERVICE_NAME") or defaults.otel_service_name,
-            otel_endpoint=text("OTEL_EXPORTER_OTLP_ENDPOINT"),
-            otel_headers=text("OTEL_EXPORTER_OTLP_HEADERS"),
-            otel_traces_exporters=frozenset(e.strip() for e in exporters.split(",")) if exporters else frozenset(),
-            otel_schedule_delay_ms=number("OTEL_BSP_SCHEDULE_DELAY", defaults.otel_schedule_delay_ms),
-            otel_max_queue_size=number("OTEL_BSP_MAX_QUEUE_SIZE", defaults.otel_max_queue_size),
-            otel_max_export_batch_size=number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", defaults.otel_max_export_batch_size),
-            otel_export_timeout_ms=number("OTEL_BSP_EXPORT_TIMEOUT", defaults.otel_export_timeout_ms),
+            current_user_handle=handle,
+            otel_sdk_disabled=(text("OTEL_SDK_DISABLED") or "").lower() == "true",
+            otel_traces_exporter=text("OTEL_TRACES_EXPORTER"),
+            # The signal's own variable wins, as the SDK's exporter does it.
+            otlp_traces_endpoint=text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (
+                endpoint and endpoint.rstrip("/") + "/v1/traces"),
+            otlp_header_names=tuple(sorted(parse_env_headers(headers, liberal=True))),
+            otel_flask_excluded_urls=text("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or text("OTEL_PYTHON_EXCLUDED_URLS"),
             xray_daemon_address=text("AWS_XRAY_DAEMON_ADDRESS"),
             xray_sdk_enabled=(text("AWS_XRAY_SDK_ENABLED") or "true").lower() != "false",
             xray_url=text("AWS_XRAY_URL"),

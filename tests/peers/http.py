@@ -1,6 +1,7 @@
 """A threaded HTTP server on a free loopback port, the base of the HTTP peers."""
 from __future__ import annotations
 
+import gzip
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,7 +36,9 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass
 
     def read_body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        """The body as sent, or decompressed when it came gzipped (as OTLP exporters may send it)."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        return gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
 
     def reply(self, status: int, body: bytes = b"", content_type: str = "application/json",
               headers: dict[str, str] | None = None) -> None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from cruddur import create_app
-from cruddur.observability.rollbar import TEST_REPORT_INTERVAL_S
+from cruddur.routes.rollbar import TEST_REPORT_INTERVAL_S
 from tests.conftest import AWS_SECRET, FRONTEND
 from tests.peers.rollbar import RollbarStandIn
 from tests.processes import Gunicorn

@@ -1,34 +1,31 @@
-"""Logging: JSON lines on stdout with the trace id, and one access line per request.
+"""Logging: every record as a JSON line on stdout with its trace id, and one access line per request.
 
-Every record of the `cruddur` loggers carries the current trace id, so a line found
-in CloudWatch Logs Insights leads to the same request in Honeycomb and X-Ray.
-Formatting and writing happen on a background thread once telemetry has started,
-so a request only pays for putting a record on a bounded queue.
+The app's own records and the SDKs' alike go through the root logger's one handler, so
+a line found in CloudWatch Logs Insights leads to the same request in Honeycomb and
+X-Ray. Formatting and writing happen on a background thread once telemetry has started,
+so a request only pays for putting a record on a bounded queue. This module also owns
+the one rate limiter that keeps an SDK's failures to a line a minute.
 """
 from __future__ import annotations
 
 import json
 import logging
-import queue
-import re
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from logging.handlers import QueueHandler, QueueListener
-from urllib.parse import unquote_plus
 
 from flask import Flask, g, request
 from opentelemetry import trace
 
-from cruddur.config import Settings
-from cruddur.observability import SENSITIVE_NAMES, TELEMETRY
+from cruddur.observability.lifecycle import BoundedQueue
+from cruddur.observability.redact import clip, redact_url
 
-APP_LOGGER = "cruddur"
 TRACE_ID_HEADER = "X-Trace-Id"
-# Long enough for any real line, short enough that a hostile request cannot make a huge event.
-MAX_FIELD_CHARS = 2048
 QUEUE_CAPACITY = 10_000
-SENSITIVE = re.compile("|".join(SENSITIVE_NAMES), re.IGNORECASE)
+# An SDK that cannot reach its service says so once per this many seconds.
+FAILURE_LOG_INTERVAL_S = 60
 
 access_logger = logging.getLogger("cruddur.access")
 
@@ -38,27 +35,53 @@ def current_trace_id() -> str | None:
     return trace.format_trace_id(context.trace_id) if context.is_valid else None
 
 
-def clip(value: str) -> str:
-    return value if len(value) <= MAX_FIELD_CHARS else value[:MAX_FIELD_CHARS] + "…"
+class Interval:
+    """Lets one event through per `seconds`; each process (gunicorn worker) has its own."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def wait_s(self) -> float:
+        """0 if the event may happen now (and counts it), else the seconds left to wait."""
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and now - self._last < self.seconds:
+                return self.seconds - (now - self._last)
+            self._last = now
+            return 0.0
 
 
-def redact_query(url: str) -> str:
-    """`url` with the value of each query parameter whose name looks secret replaced by REDACTED."""
-    path, mark, query = url.partition("?")
-    if not mark:
-        return url
-    pairs = (pair.partition("=") for pair in query.split("&"))
-    return path + "?" + "&".join(f"{name}=REDACTED" if SENSITIVE.search(unquote_plus(name)) else name + equals + value
-                                 for name, equals, value in pairs)
+class OncePerInterval(logging.Filter):
+    """Lets one record through per interval, so an outage is told, not repeated per batch or item.
 
+    The record let through says how many like it were held back, and loses its
+    traceback: an SDK's failure to reach its service is told in one line.
+    """
 
-class TraceIdFilter(logging.Filter):
-    """Stamps the trace id on each record where it is made, in the request's thread."""
+    def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
+        super().__init__()
+        self.interval = Interval(seconds)
+        self.held_back = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "trace_id"):
-            record.trace_id = current_trace_id()
+        if self.interval.wait_s():
+            self.held_back += 1
+            return False
+        if self.held_back:
+            record.msg, record.args = f"{record.getMessage()} ({self.held_back} more like this held back)", ()
+        self.held_back = 0
+        record.exc_info = record.exc_text = None
         return True
+
+
+def rate_limit(*logger_names: str) -> None:
+    """Each of these SDK loggers tells its failures once a minute (added once per process)."""
+    for name in logger_names:
+        sdk_logger = logging.getLogger(name)
+        if not any(isinstance(f, OncePerInterval) for f in sdk_logger.filters):
+            sdk_logger.addFilter(OncePerInterval())
 
 
 class JsonFormatter(logging.Formatter):
@@ -82,68 +105,61 @@ class BackgroundHandler(QueueHandler):
     """Queues records for a listener thread; writes them directly until that thread runs.
 
     Direct writing covers start-up (before the gunicorn worker serves) and shutdown.
-    The queue is bounded: when full, the oldest record is dropped and counted.
+    The queue is bounded: when full, the oldest record is dropped and counted. The
+    trace id is stamped where the record is made, in the request's thread.
     """
 
     def __init__(self) -> None:
-        super().__init__(queue.Queue(QUEUE_CAPACITY))
+        super().__init__(BoundedQueue(QUEUE_CAPACITY))
         self.listener = QueueListener(self.queue, respect_handler_level=True)
         self.running = False
-        self.dropped = 0
-        self.addFilter(TraceIdFilter())
 
     def add(self, handler: logging.Handler) -> None:
+        handler.setFormatter(JsonFormatter())
         self.listener.handlers = (*self.listener.handlers, handler)
+
+    def remove(self, handler: logging.Handler) -> None:
+        self.listener.handlers = tuple(h for h in self.listener.handlers if h is not handler)
 
     def start(self) -> None:
         self.listener.start()
         self.running = True
 
     def stop(self) -> None:
-        self.running = False
-        self.listener.stop()
-        if self.dropped:
-            logging.getLogger(APP_LOGGER).warning("dropped %d log records: the log queue was full", self.dropped)
+        # A worker that served no request never started its listener.
+        if self.running:
+            self.running = False
+            self.listener.stop()
+        if self.queue.dropped:
+            logging.getLogger(__name__).warning("dropped %d log records: the log queue was full", self.queue.dropped)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # The queue stays in this process, so the record needs no pickling-safe copy.
+        if not hasattr(record, "trace_id"):
+            record.trace_id = current_trace_id()
         return record
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        while True:
-            try:
-                self.queue.put_nowait(record)
-                return
-            except queue.Full:
-                try:
-                    self.queue.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        self.queue.put_dropping_oldest(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.running:
             super().emit(record)
         else:
-            self.listener.handle(record)
+            self.listener.handle(self.prepare(record))
 
 
-def add_handler(handler: logging.Handler) -> None:
-    """Send the app's log records to `handler` too, as JSON lines with their trace id."""
-    handler.setFormatter(JsonFormatter())
-    (background,) = logging.getLogger(APP_LOGGER).handlers
-    background.add(handler)
-
-
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, telemetry) -> BackgroundHandler:
+    """Sends every record to stdout as JSON; returns the handler that remote log handlers join."""
     background = BackgroundHandler()
-    app_logger = logging.getLogger(APP_LOGGER)
-    # The app owns its logger: a new app (as in tests) replaces the handlers of the last one.
-    app_logger.handlers[:] = [background]
-    app_logger.setLevel(logging.INFO)
-    app_logger.propagate = False
-    add_handler(logging.StreamHandler(sys.stdout))
-    telemetry = app.extensions[TELEMETRY]
+    background.add(logging.StreamHandler(sys.stdout))
+    root = logging.getLogger()
+    # The app owns the process's logging: a new app (as in tests) replaces the last one's
+    # handler, and leaves handlers it did not add (pytest's) in place.
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, BackgroundHandler)] + [background]
+    # The SDKs tell their warnings and errors; the app tells its own INFO lines too.
+    root.setLevel(logging.WARNING)
+    logging.getLogger("cruddur").setLevel(logging.INFO)
     telemetry.on_start(background.start)
     telemetry.on_drain(background.stop)
 
@@ -156,7 +172,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         # Missing when an earlier before_request hook ended the request.
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
-        full_path = clip(redact_query(request.full_path.rstrip("?")))
+        full_path = clip(redact_url(request.full_path.rstrip("?")))
         access_logger.info("%s %s %s", request.method, full_path, response.status_code, extra={"fields": {
             "remote_addr": request.remote_addr,
             "method": request.method,
@@ -169,3 +185,5 @@ def init_app(app: Flask, settings: Settings) -> None:
         if trace_id:
             response.headers[TRACE_ID_HEADER] = trace_id
         return response
+
+    return background

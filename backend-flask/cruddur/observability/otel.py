@@ -1,20 +1,24 @@
-"""OpenTelemetry: spans to Honeycomb over OTLP/HTTP, and readable lines on the console.
+"""OpenTelemetry, the spine: every request's span and trace id, configured the SDK's own way.
 
-Trace ids come from AWS's X-Ray id generator, so the id Honeycomb shows is also a
-valid X-Ray trace id; incoming `traceparent` and `X-Amzn-Trace-Id` headers both
-continue the caller's trace.
+The SDK and the instrumentations read their own variables (the OTLP endpoint, headers,
+timeout and compression with the signal-specific names winning, `OTEL_BSP_*`,
+`OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`, header capture).
+Cruddur sets defaults only where the user set nothing: its service name, the X-Ray
+propagator and id generator (so Honeycomb's trace id is a valid X-Ray id), the stable
+HTTP conventions, the health check left out, and console spans when there is no endpoint.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
 import threading
-from functools import partial
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_app_context, request
 from opentelemetry import trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
@@ -24,36 +28,89 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.resources import PROCESS_PID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult,
-)
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from opentelemetry.baggage.propagation import W3CBaggagePropagator
-from opentelemetry.util.re import parse_env_headers
 
 from cruddur.config import Settings
-from cruddur.observability import SENSITIVE_NAMES, TELEMETRY, OncePerInterval, Status, finished_within
-from cruddur.observability.logs import redact_query
+from cruddur.observability.logs import rate_limit
+from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
+from cruddur.observability.lifecycle import Status, finished_within
 
-EXTENSION = "cruddur.tracer_provider"
 TRACERS = "cruddur.tracers"
-# Health checks every few seconds would drown the real traffic.
-EXCLUDED_URLS = "/api/health"
+DEFAULT_SERVICE_NAME = "backend-flask"
+# Only the health check's own path, whatever its query; the instrumentation searches the whole URL.
+HEALTH_CHECK_URL = r"^[a-z]+://[^/]+/api/health(\?|$)"
 MAX_ATTRIBUTE_CHARS = 1024
-EXPORTER_LOG_INTERVAL_S = 60
+# The SDK's variables that Cruddur gives a default when they are unset.
+SEMCONV_VARIABLE = "OTEL_SEMCONV_STABILITY_OPT_IN"
+SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
+# The attributes that carry the request's URL, in the stable and the old conventions.
+QUERY_ATTRIBUTE = "url.query"
+URL_ATTRIBUTES = ("url.full", "http.target", "http.url")
 
 logger = logging.getLogger(__name__)
 
 
-# The exporter logs every failed batch, and the batch processor every span it drops when
-# its queue is full: several a second while Honeycomb is down. The SDK also logs each
-# attribute it truncates to MAX_ATTRIBUTE_CHARS: once per request a client makes with a
-# huge URL. Each logger gets its own filter.
-RATE_LIMITED_LOGGERS = {
-    "opentelemetry.exporter.otlp.proto.http.trace_exporter": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
-    "opentelemetry.sdk._shared_internal": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
-    "opentelemetry.attributes": OncePerInterval(EXPORTER_LOG_INTERVAL_S),
-}
+class AppTracers(dict):
+    """The tracers of one app's provider, by the AppTracer they stand behind, each made once:
+    making one costs about what a span does."""
+
+    def __init__(self, provider: TracerProvider):
+        super().__init__()
+        self.provider = provider
+
+
+class AppTracer(trace.Tracer):
+    """A tracer that makes its spans with the provider of the app in context (none outside one)."""
+
+    _noop = trace.NoOpTracer()
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+    def _tracer(self) -> trace.Tracer:
+        tracers = current_app.extensions.get(TRACERS) if has_app_context() else None
+        if tracers is None:
+            return self._noop
+        if self not in tracers:
+            tracers[self] = tracers.provider.get_tracer(*self.args, **self.kwargs)
+        return tracers[self]
+
+    def start_span(self, *args, **kwargs):
+        return self._tracer().start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args, **kwargs):
+        return self._tracer().start_as_current_span(*args, **kwargs)
+
+
+class AppTracerProvider(trace.TracerProvider):
+    """The process's global provider, so the journal's module-level `trace.get_tracer(...)` works.
+
+    Each app has a provider of its own (tests build many); this one hands out tracers that
+    use whichever app is serving.
+    """
+
+    def get_tracer(self, *args, **kwargs) -> trace.Tracer:
+        return AppTracer(*args, **kwargs)
+
+
+@functools.cache
+def set_process_defaults() -> None:
+    """Process-wide state, set once whatever the number of apps: globals and unset SDK variables."""
+    os.environ.setdefault(SEMCONV_VARIABLE, "http")
+    # Header capture, when the user turns it on, never records a secret header's value.
+    configured = [name.strip() for name in os.environ.get(SANITIZE_FIELDS_VARIABLE, "").split(",")]
+    os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SECRET_NAMES])))
+    if not os.environ.get("OTEL_PROPAGATORS"):
+        set_global_textmap(CompositePropagator([
+            AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
+        ]))
+    trace.set_tracer_provider(AppTracerProvider())
+    RequestsInstrumentor().instrument()
+    # The exporter logs every failed batch and the batch processor every span it drops: several
+    # a second while Honeycomb is down. The SDK also notes each attribute it truncates.
+    rate_limit("opentelemetry.exporter.otlp.proto.http.trace_exporter", "opentelemetry.sdk._shared_internal",
+               "opentelemetry.attributes")
 
 
 class SpanCount(SpanProcessor):
@@ -78,7 +135,7 @@ class CountingExporter(SpanExporter):
     def export(self, spans) -> SpanExportResult:
         result = self.exporter.export(spans)
         if result is SpanExportResult.SUCCESS:
-            self.delivered += len(spans)  # the batch processor exports under a lock, one batch at a time
+            self.delivered += len(spans)  # the batch processor exports one batch at a time
         return result
 
     def shutdown(self) -> None:
@@ -86,44 +143,6 @@ class CountingExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.exporter.force_flush(timeout_millis)
-
-
-# When OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_* asks spans to record headers, those
-# with SENSITIVE_NAMES are recorded as [REDACTED], whatever is configured.
-SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
-
-
-class Tracers(dict):
-    """The tracers of one provider, by name, each made once: making one costs about what a span does."""
-
-    def __init__(self, provider: TracerProvider):
-        super().__init__()
-        self.provider = provider
-
-    def __missing__(self, name: str) -> trace.Tracer:
-        self[name] = self.provider.get_tracer(name)
-        return self[name]
-
-
-def tracer(name: str) -> trace.Tracer:
-    """A tracer from this app's provider (not a process global), for custom spans."""
-    return current_app.extensions[TRACERS][name]
-
-
-def name_unrouted_span(span: trace.Span, environ: dict) -> None:
-    """A path that matches no route names its span by method alone, as the HTTP conventions say.
-
-    The instrumentation would name it after the raw path: one name per URL, as long as the URL.
-    """
-    if span.is_recording() and request.url_rule is None:
-        span.update_name(span.name.split(" ", 1)[0])
-
-
-def sanitize_sensitive_headers() -> None:
-    """Adds SENSITIVE_NAMES to the instrumentation's redaction list, which it reads from the
-    environment at each request (it takes no argument for it)."""
-    configured = [name.strip() for name in os.environ.get(SANITIZE_FIELDS_VARIABLE, "").split(",")]
-    os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SENSITIVE_NAMES])))
 
 
 def one_line(span: ReadableSpan) -> str:
@@ -136,98 +155,101 @@ def one_line(span: ReadableSpan) -> str:
             f"duration_ms={duration_ms:.3f} status={span.status.status_code.name} {attributes}\n")
 
 
-def exporters(settings: Settings) -> dict[str, partial[SpanExporter]]:
-    """The exporters this configuration asks for, by name, not yet built.
+EXPORTERS = {
+    "otlp": OTLPSpanExporter,  # reads its endpoint, headers, timeout and compression itself
+    "console": lambda: ConsoleSpanExporter(out=sys.stdout, formatter=one_line),
+}
 
-    OTLP whenever an endpoint is set; the console when there is none (the local
-    default, unless OTEL_TRACES_EXPORTER=none) or when OTEL_TRACES_EXPORTER names it.
+
+def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
+    """The exporters OTEL_TRACES_EXPORTER names, and the names it gives that no exporter has.
+
+    Unset, it is `otlp` when an OTLP endpoint is set and `console` otherwise.
     """
-    wanted = settings.otel_traces_exporters
-    chosen = {}
-    if settings.otel_endpoint:
-        chosen["otlp"] = partial(
-            OTLPSpanExporter,
-            endpoint=settings.otel_endpoint.rstrip("/") + "/v1/traces",
-            headers=parse_env_headers(settings.otel_headers or "", liberal=True),
-            timeout=settings.otel_export_timeout_ms / 1000,
-        )
-    if "console" in wanted or not (settings.otel_endpoint or "none" in wanted):
-        chosen["console"] = partial(ConsoleSpanExporter, out=sys.stdout, formatter=one_line)
-    return chosen
+    given = settings.otel_traces_exporter or ("otlp" if settings.otlp_traces_endpoint else "console")
+    names = list(dict.fromkeys(name.strip().lower() for name in given.split(",") if name.strip()))
+    return [n for n in names if n in EXPORTERS], [n for n in names if n not in EXPORTERS and n != "none"]
 
 
-def init_app(app: Flask, settings: Settings) -> Status:
-    provider = TracerProvider(
-        # The pid tells gunicorn's workers apart (the app is built in each worker, after the fork).
-        resource=Resource.create({SERVICE_NAME: settings.otel_service_name, PROCESS_PID: os.getpid()}),
-        id_generator=AwsXRayIdGenerator(),
-        span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
-        shutdown_on_exit=False,
-    )
-    app.extensions[EXTENSION] = provider
-    app.extensions[TRACERS] = Tracers(provider)
-    set_global_textmap(CompositePropagator([
-        AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
-    ]))
-    sanitize_sensitive_headers()
-    # enable_commenter=False: its sqlcommenter tags (a context attached per request) are for
-    # SQL drivers, and Cruddur has none.
-    FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS,
-                                     request_hook=name_unrouted_span, enable_commenter=False)
-    RequestsInstrumentor().instrument(tracer_provider=provider)
+def name_unrouted_span(span: trace.Span, environ: dict) -> None:
+    """A path that matches no route names its span by method alone, as the HTTP conventions say.
 
-    @app.before_request
-    def redact_query_secrets() -> None:
-        # Runs after the instrumentation has put the URL on the request's span.
-        span = trace.get_current_span()
-        if request.query_string and span.is_recording():
-            for name in ("http.target", "http.url"):
-                if name in span.attributes:
-                    span.set_attribute(name, redact_query(span.attributes[name]))
+    The instrumentation would name it after the raw path: one name per URL, as long as the URL.
+    """
+    if span.is_recording() and request.url_rule is None:
+        span.update_name(span.name.split(" ", 1)[0])
 
-    chosen = exporters(settings)
-    for name, rate_limit in RATE_LIMITED_LOGGERS.items():
-        logging.getLogger(name).addFilter(rate_limit)  # added once: logging skips duplicates
-    telemetry = app.extensions[TELEMETRY]
+
+def redact_span_url() -> None:
+    """Secret query values out of the request span (registered right after the instrumentation's
+    own hook, which sets the URL attributes after its request_hook has run)."""
+    span = trace.get_current_span()
+    if not (request.query_string and span.is_recording()):
+        return
+    attributes = span.attributes
+    if QUERY_ATTRIBUTE in attributes:
+        span.set_attribute(QUERY_ATTRIBUTE, redact_query(attributes[QUERY_ATTRIBUTE]))
+    for name in URL_ATTRIBUTES:
+        if name in attributes:
+            span.set_attribute(name, redact_url(attributes[name]))
+
+
+def init_app(app: Flask, settings: Settings, telemetry) -> Status:
+    if settings.otel_sdk_disabled:
+        return Status(False, "OTEL_SDK_DISABLED is true: nothing is traced")
+    set_process_defaults()
+
+    resource = Resource.create({PROCESS_PID: os.getpid()})  # the pid tells gunicorn's workers apart
+    if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+    provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator(),
+                              span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
+                              shutdown_on_exit=False)
+    app.extensions[TRACERS] = AppTracers(provider)
+    # enable_commenter=False: sqlcommenter context, attached per request, is for SQL drivers.
+    FlaskInstrumentor().instrument_app(app, tracer_provider=provider, request_hook=name_unrouted_span,
+                                       excluded_urls=settings.otel_flask_excluded_urls or HEALTH_CHECK_URL,
+                                       enable_commenter=False)
+    app.before_request(redact_span_url)
+
+    names, unknown = exporter_names(settings)
+    problems = [f"OTEL_TRACES_EXPORTER: no exporter named {name!r} (use otlp, console or none)" for name in unknown]
     span_count = SpanCount()
-    counting: dict[str, CountingExporter] = {}
+    provider.add_span_processor(span_count)
+    for problem in problems:
+        logger.error("opentelemetry: %s", problem)
+    exporters = {name: CountingExporter(EXPORTERS[name]()) for name in names}
 
     def start() -> None:
-        provider.add_span_processor(span_count)
-        for name, make_exporter in chosen.items():
-            counting[name] = CountingExporter(make_exporter())
-            provider.add_span_processor(BatchSpanProcessor(
-                counting[name],
-                max_queue_size=settings.otel_max_queue_size,
-                schedule_delay_millis=settings.otel_schedule_delay_ms,
-                max_export_batch_size=settings.otel_max_export_batch_size,
-                export_timeout_millis=settings.otel_export_timeout_ms,
-            ))
+        for name, exporter in exporters.items():
+            try:
+                provider.add_span_processor(BatchSpanProcessor(exporter))  # reads OTEL_BSP_* itself
+            except ValueError as error:  # a malformed OTEL_BSP_* value
+                logger.error("opentelemetry: %s exporter not started, check OTEL_BSP_*: %s", name, error)
 
     def shutdown(timeout_s: float) -> None:
         # Exports what is queued, batch after batch, each waiting up to the export timeout.
         finished_within(provider.shutdown, timeout_s, "otel-shutdown")
-        for name, exporter in counting.items():
+        for name, exporter in exporters.items():
             missing = span_count.ended - exporter.delivered
             if missing:
                 logger.warning("opentelemetry: %d of %d spans not delivered to %s (dropped or unsent at exit)",
                                missing, span_count.ended, name, extra={"fields": {
                                    "integration": "opentelemetry", "exporter": name,
                                    "not_delivered": missing, "ended": span_count.ended}})
-        if RequestsInstrumentor().is_instrumented_by_opentelemetry:
-            RequestsInstrumentor().uninstrument()
 
     telemetry.on_start(start)
     telemetry.on_shutdown(shutdown)
-
-    if "otlp" in chosen:
-        detail = f"OTLP/HTTP to {settings.otel_endpoint} as {settings.otel_service_name}"
-        header_names = sorted(parse_env_headers(settings.otel_headers or "", liberal=True))
-        if header_names:
-            detail += f" with headers {', '.join(header_names)}"
-        if "console" in chosen:
-            detail += ", and spans on the console"
-        return Status(True, detail)
-    if "console" in chosen:
-        return Status(True, "spans on the console only: set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb")
-    return Status(True, "tracing in process, exporting nowhere (OTEL_TRACES_EXPORTER=none)")
+    service = resource.attributes[SERVICE_NAME]
+    if not exporters:
+        return Status(True, f"tracing as {service}, exporting nowhere (OTEL_TRACES_EXPORTER={settings.otel_traces_exporter or ''})")
+    where = []
+    if "otlp" in exporters:
+        otlp = f"OTLP/HTTP to {redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}"
+        if settings.otlp_header_names:
+            otlp += f" with headers {', '.join(settings.otlp_header_names)}"
+        where.append(otlp)
+    if "console" in exporters:
+        where.append("the console" + ("" if "otlp" in exporters else
+                                      ": set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb"))
+    return Status(True, f"spans as {service} to {' and '.join(where)}")

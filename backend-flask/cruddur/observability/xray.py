@@ -1,23 +1,24 @@
-"""AWS X-Ray: a segment per request, subsegments for routes and mock data.
+"""AWS X-Ray, the journal's route: the SDK's middleware, a subsegment per route, UDP to the daemon.
 
-The segment's trace id is the OpenTelemetry trace id (made X-Ray-compatible by
-AWS's id generator), so one id finds the request in Honeycomb and in X-Ray. The
-SDK is imported only when X-Ray is on: importing it opens a UDP socket.
+The segment's trace id is the OpenTelemetry trace id (made X-Ray-compatible by AWS's id
+generator), so one id finds the request in Honeycomb and in X-Ray. The SDK's global
+`xray_recorder` is the one configured, as in the journal, so the SDK's own patches find
+it. The SDK is imported only when X-Ray is on: importing it opens a UDP socket.
 """
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from opentelemetry import trace
 
 from cruddur.config import Settings
-from cruddur.observability import OncePerInterval, Status, logs
+from cruddur.observability.lifecycle import Status
+from cruddur.observability.logs import rate_limit
+from cruddur.observability.redact import clip
 
 EXTENSION = "cruddur.xray_recorder"
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
@@ -47,17 +48,6 @@ def subsegment(name: str) -> Iterator:
         return
     with recorder.in_subsegment(name) as sub:
         yield sub or NoSubsegment()
-
-
-def capture(name: str):
-    """Record the decorated route as a subsegment named `name` (the journal's captures)."""
-    def decorator(function):
-        @wraps(function)
-        def captured(*args, **kwargs):
-            with subsegment(name):
-                return function(*args, **kwargs)
-        return captured
-    return decorator
 
 
 def local_sampling_rules(rule_file) -> dict:
@@ -100,21 +90,15 @@ def xray_trace_header(incoming: str | None) -> str:
     return header
 
 
-# The SDK polls the daemon for centralized sampling rules every 10 s and logs a traceback
-# each time the daemon cannot be reached: once a minute, in one line, is enough.
-SAMPLING_POLLER_LOG_FILTERS = {
-    "aws_xray_sdk.core.sampling.rule_poller": OncePerInterval(60),
-    "aws_xray_sdk.core.sampling.target_poller": OncePerInterval(60),
-}
-
-
 def init_app(app: Flask, settings: Settings) -> Status:
     if not settings.xray_daemon_address:
         return Status(False, "set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments")
     if not settings.xray_sdk_enabled:
         return Status(False, "AWS_XRAY_SDK_ENABLED is false")
+    if settings.otel_sdk_disabled:
+        return Status(False, "OTEL_SDK_DISABLED is true, and segments are rooted in OpenTelemetry's trace")
 
-    from aws_xray_sdk.core import AWSXRayRecorder
+    from aws_xray_sdk.core import xray_recorder
     from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
 
     try:
@@ -124,10 +108,9 @@ def init_app(app: Flask, settings: Settings) -> Status:
         rules = None
         rules_detail = f"SDK default local rule ({settings.xray_sampling_rule_file} unreadable: {exc})"
 
-    for name, rate_limit in SAMPLING_POLLER_LOG_FILTERS.items():
-        logging.getLogger(name).addFilter(rate_limit)  # added once: logging skips duplicates
-    recorder = AWSXRayRecorder()
-    recorder.configure(
+    # The SDK polls the daemon for sampling rules every 10 s, with a traceback each time it is away.
+    rate_limit("aws_xray_sdk.core.sampling.rule_poller", "aws_xray_sdk.core.sampling.target_poller")
+    xray_recorder.configure(
         service="backend-flask",
         dynamic_naming=settings.xray_url,
         daemon_address=settings.xray_daemon_address,
@@ -135,20 +118,34 @@ def init_app(app: Flask, settings: Settings) -> Status:
         sampling_rules=rules,
         plugins=(),
     )
-    app.extensions[EXTENSION] = recorder
+    app.extensions[EXTENSION] = xray_recorder
 
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:
         request.environ[XRAY_HEADER_ENVIRON] = xray_trace_header(request.environ.get(XRAY_HEADER_ENVIRON))
 
+    XRayMiddleware(app, xray_recorder)
+
+    # After the middleware's hooks, which begin the segment; teardown hooks run in reverse,
+    # so the route's subsegment ends before its segment.
+    @app.before_request
+    def begin_route_subsegment() -> None:
+        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was.
+        if request.endpoint:
+            g.route_subsegment = xray_recorder.begin_subsegment(request.endpoint.rsplit(".", 1)[-1])
+
     @app.after_request
     def clip_request_fields(response):
         # A segment travels in one UDP datagram: a 100 kB User-Agent would make it too big to send.
-        fields = getattr(recorder.current_segment(), "http", {}).get("request", {})
+        fields = getattr(xray_recorder.current_segment(), "http", {}).get("request", {})
         for key, value in fields.items():
             if isinstance(value, str):
-                fields[key] = logs.clip(value)
+                fields[key] = clip(value)
         return response
 
-    XRayMiddleware(app, recorder)
+    @app.teardown_request
+    def end_route_subsegment(exception) -> None:
+        if g.pop("route_subsegment", None) is not None:
+            xray_recorder.end_subsegment()
+
     return Status(True, f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}")

@@ -1,6 +1,5 @@
 from flask import Blueprint, request
 
-from cruddur.observability.xray import capture
 from cruddur.routes import current_user_handle, json_object
 from cruddur.services.create_activity import CreateActivity
 from cruddur.services.create_reply import CreateReply
@@ -14,42 +13,35 @@ bp = Blueprint("activities", __name__, url_prefix="/api/activities")
 
 
 @bp.get("/home")
-@capture("activities_home")
 def activities_home():
     return HomeActivities.run()
 
 
 @bp.get("/notifications")
-@capture("activities_notifications")
 def activities_notifications():
     return NotificationsActivities.run(current_user_handle())
 
 
 @bp.get("/@<handle>")
-@capture("activities_users")
 def activities_users(handle: str):
     return UserActivities.run(handle)
 
 
 @bp.get("/search")
-@capture("activities_search")
 def activities_search():
     return SearchActivities.run(request.args.to_dict())
 
 
 @bp.post("")
-@capture("activities_create")
 def activities_create():
     return CreateActivity.run(current_user_handle(), json_object())
 
 
 @bp.get("/<uuid:activity_uuid>")
-@capture("activities_show")
 def activities_show(activity_uuid):
     return ShowActivity.run(str(activity_uuid))
 
 
 @bp.post("/<uuid:activity_uuid>/reply")
-@capture("activities_reply")
 def activities_reply(activity_uuid):
     return CreateReply.run(current_user_handle(), str(activity_uuid), json_object())

@@ -1,6 +1,5 @@
 from flask import Blueprint
 
-from cruddur.observability.xray import capture
 from cruddur.routes import current_user_handle, json_object
 from cruddur.services.create_message import CreateMessage
 from cruddur.services.message_groups import MessageGroups
@@ -10,18 +9,15 @@ bp = Blueprint("messages", __name__, url_prefix="/api")
 
 
 @bp.get("/message_groups")
-@capture("message_groups")
 def message_groups():
     return MessageGroups.run(current_user_handle())
 
 
 @bp.get("/messages/@<handle>")
-@capture("messages")
 def messages(handle: str):
     return Messages.run(current_user_handle(), handle)
 
 
 @bp.post("/messages")
-@capture("messages_create")
 def messages_create():
     return CreateMessage.run(current_user_handle(), json_object())

@@ -1,0 +1,125 @@
+"""What every integration shares: its start-up status, and its flush at exit within one deadline."""
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# gunicorn's graceful_timeout is 10 s, from SIGTERM to SIGKILL: a worker takes up to a second
+# to notice the signal and finishes its last requests first.
+SHUTDOWN_TIMEOUT_S = 7
+# After its timeout, a stopper gets this long to log what it could not deliver.
+REPORT_MARGIN_S = 0.5
+
+logger = logging.getLogger("cruddur.observability")
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether an integration is on, and a reason a person can act on (never a secret)."""
+
+    enabled: bool
+    detail: str
+
+
+class Telemetry:
+    """Starts the integrations' background threads once per process, and flushes them at its exit.
+
+    Nothing starts while the app is built, so importing `app` starts nothing: gunicorn's
+    post_worker_init starts them as a worker boots, after the fork, and elsewhere the first
+    request does. They are flushed from gunicorn's worker_exit, or at the interpreter's exit.
+    The drains run first, one after another (the log queue hands its records to the
+    handlers that ship them); then the stoppers run side by side, so a service that is
+    down or hanging costs its own timeout, not the sum of everyone's, and all of them are
+    done within SHUTDOWN_TIMEOUT_S plus REPORT_MARGIN_S, inside gunicorn's graceful_timeout.
+    """
+
+    def __init__(self) -> None:
+        self._starters: list[Callable[[], None]] = []
+        self._drains: list[Callable[[], None]] = []
+        self._stoppers: list[Callable[[float], None]] = []
+        self._lock = threading.Lock()
+        self.started = False
+
+    def on_start(self, starter: Callable[[], None]) -> None:
+        self._starters.append(starter)
+
+    def on_drain(self, drain: Callable[[], None]) -> None:
+        """`drain()` runs at exit before any stopper; it must not wait on the network."""
+        self._drains.append(drain)
+
+    def on_shutdown(self, stopper: Callable[[float], None]) -> None:
+        """`stopper(timeout_s)` flushes within `timeout_s` and logs what it could not deliver."""
+        self._stoppers.append(stopper)
+
+    def start(self) -> None:
+        with self._lock:
+            if self.started:
+                return
+            for starter in self._starters:
+                starter()
+            atexit.register(self.shutdown)
+            # Set last: a request that finds it set must find everything started (gthread
+            # workers serve their first requests side by side).
+            self.started = True
+
+    def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
+        atexit.unregister(self.shutdown)
+        with self._lock:
+            drains, self._drains = self._drains, []
+            stoppers, self._stoppers = self._stoppers, []
+        deadline = time.monotonic() + timeout_s + REPORT_MARGIN_S
+        for drain in drains:
+            _log_failure(drain)
+        # Daemon threads: one still waiting on a hung service when the deadline passes is
+        # left behind, and the process exits without it.
+        threads = [threading.Thread(target=_log_failure, args=(stopper, timeout_s), daemon=True,
+                                    name=f"telemetry-shutdown-{getattr(stopper, '__qualname__', stopper)}")
+                   for stopper in stoppers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class BoundedQueue(queue.Queue):
+    """A queue that never blocks its producer: when full, the oldest item makes room, counted."""
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self.dropped = 0
+
+    def put_dropping_oldest(self, item) -> None:
+        while True:
+            try:
+                self.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self.get_nowait()
+                    self.task_done()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+
+def finished_within(step: Callable[[], object], timeout_s: float, name: str) -> bool:
+    """Runs `step` on a daemon thread and waits at most `timeout_s`: False if it is still running.
+
+    For SDK calls that take no timeout of their own and can wait on a hung service for long.
+    """
+    thread = threading.Thread(target=step, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return not thread.is_alive()
+
+
+def _log_failure(step: Callable[..., None], *args) -> None:
+    try:
+        step(*args)
+    except Exception:
+        logger.exception("telemetry shutdown step failed")
