@@ -1,12 +1,15 @@
 """OpenTelemetry, proven against an OTLP/HTTP receiver that decodes the protobuf."""
 import json
+import logging
+import socket
+import time
 
 import pytest
 import requests
 from opentelemetry import trace
 
 from tests.peers.otlp import OtlpReceiver
-from tests.processes import free_port
+from tests.processes import Gunicorn, free_port
 
 HONEYCOMB_KEY = "hcaik_test_not_a_real_key_0123456789"
 TRACEPARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -274,3 +277,71 @@ def test_startup_line_names_header_keys_redacts_credentials_and_health_says_on_o
                                f"http://REDACTED@{receiver.url.removeprefix('http://')}/v1/traces "
                                "with headers x-honeycomb-team)")
     assert HONEYCOMB_KEY not in str(line) and "pa55word" not in str(line)
+
+
+def test_the_traces_timeout_bounds_an_export_to_a_hanging_endpoint(make_app):
+    with socket.create_server(("127.0.0.1", 0)) as hanging:  # accepts, never answers
+        app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{hanging.getsockname()[1]}",
+                        "OTEL_EXPORTER_OTLP_TIMEOUT": "30", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1"})
+        app.test_client().get("/api/activities/home")
+        started = time.monotonic()
+        app.extensions["cruddur.telemetry"].shutdown()
+        # One export, given up after the traces timeout: not the generic 30 s, not the 7 s deadline.
+        assert time.monotonic() - started < 4
+
+
+def test_sdk_log_records_leave_through_the_json_handler(make_app, capfd):
+    app = make_app()
+    app.test_client().get("/api/activities/home")
+    logging.getLogger("opentelemetry.sdk.some_part").warning("the SDK says %s", "hello")
+    app.extensions["cruddur.telemetry"].shutdown()
+    out, err = capfd.readouterr()
+    (line,) = [json.loads(line) for line in out.splitlines() if "the SDK says" in line]
+    assert (line["logger"], line["level"], line["message"]) == ("opentelemetry.sdk.some_part", "WARNING",
+                                                                 "the SDK says hello")
+    assert "the SDK says" not in err
+
+
+def test_a_worker_that_served_nothing_shuts_down_cleanly(make_app, capfd):
+    make_app().extensions["cruddur.telemetry"].shutdown()
+    out, err = capfd.readouterr()
+    assert "shutdown step failed" not in out + err and "Traceback" not in out + err
+
+
+def gunicorn_server_span(env: dict, headers: dict | None = None) -> tuple[dict, requests.Response]:
+    with OtlpReceiver() as receiver:
+        with Gunicorn({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **env}, workers=1) as server:
+            response = requests.get(f"{server.url}/api/activities/search?term=x&session_key=s3cr3t",
+                                    headers=headers or {}, timeout=5)
+        return by_name(receiver.spans(), "GET /api/activities/search"), response
+
+
+@pytest.mark.live
+def test_semconv_opt_in_http_dup_gives_both_names_both_redacted():
+    server, _ = gunicorn_server_span({"OTEL_SEMCONV_STABILITY_OPT_IN": "http/dup"})
+    attributes = server["attributes"]
+    assert (attributes["http.method"], attributes["http.request.method"]) == ("GET", "GET")
+    assert attributes["url.query"] == "term=x&session_key=REDACTED"
+    assert attributes["http.target"] == "/api/activities/search?term=x&session_key=REDACTED"
+    assert "s3cr3t" not in json.dumps(server)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(("propagators", "continued"), [("", True), ("tracecontext,baggage", False)])
+def test_otel_propagators_chooses_which_headers_continue_a_trace(propagators, continued):
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    server, response = gunicorn_server_span({"OTEL_PROPAGATORS": propagators}, {"X-Amzn-Trace-Id": header})
+    assert (server["trace_id"] == "5759e988bd862e3fe1be46a994272793") is continued
+    assert response.headers["X-Trace-Id"] == server["trace_id"]
+
+
+@pytest.mark.live
+def test_an_unknown_user_handle_stops_start_up_with_one_line_and_no_retry():
+    server = Gunicorn({"CRUDDUR_USER_HANDLE": "nobody"}, workers=2)
+    with pytest.raises(RuntimeError, match="gunicorn exited early") as exited:
+        server.start(timeout=20)
+    output = str(exited.value)
+    lines = [line for line in output.splitlines() if "CRUDDUR_USER_HANDLE" in line]
+    assert lines and set(lines) == {"cruddur: CRUDDUR_USER_HANDLE is 'nobody', which is no user: "
+                                    "use one of andrewbrown, worf, garek, coco"}
+    assert "Traceback" not in output

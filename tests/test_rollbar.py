@@ -1,4 +1,5 @@
 """Rollbar against a stand-in for its API on loopback: warnings, errors, scrubbing, limits, shutdown."""
+import threading
 import time
 
 import pytest
@@ -16,6 +17,8 @@ TOKEN = "rollbar-test-token-7d41c2"
 ENVIRONMENT = "cruddur-tests"
 SECRETS = {
     "authorization": "Bearer s3cr3t-authorization-9a8b",
+    "x-auth-token": "s3cr3t-x-auth-token-4d2e",
+    "x-api-token": "s3cr3t-x-api-token-8c1f",
     "cookie": "s3cr3t-cookie-5c6d",
     "honeycomb": "s3cr3t-honeycomb-1e2f",
     "password": "s3cr3t-password-3a4b",
@@ -111,7 +114,8 @@ def test_secrets_are_scrubbed_and_the_token_never_leaves_the_header(make_rollbar
     fields = {"password": SECRETS["password"], "handle": "andrewbrown"}
     response = client.post(
         f"/boom?token={SECRETS['query']}",
-        headers={"Authorization": SECRETS["authorization"], "X-Honeycomb-Team": SECRETS["honeycomb"]},
+        headers={"Authorization": SECRETS["authorization"], "X-Honeycomb-Team": SECRETS["honeycomb"],
+                 "X-Auth-Token": SECRETS["x-auth-token"], "X-Api-Token": SECRETS["x-api-token"]},
         **({"data": fields} if body == "form" else {"json": fields}),
     )
     assert response.status_code == 500
@@ -124,7 +128,7 @@ def test_secrets_are_scrubbed_and_the_token_never_leaves_the_header(make_rollbar
         assert secret not in received["raw"]
     # The secrets were there to scrub: their fields arrive, masked.
     reported = received["item"]["data"]["request"]
-    for header in ("Authorization", "Cookie", "X-Honeycomb-Team"):
+    for header in ("Authorization", "Cookie", "X-Honeycomb-Team", "X-Auth-Token", "X-Api-Token"):
         assert set(reported["headers"][header]) == {"*"}
     assert set(reported["GET"]["token"]) == {"*"}
     if body == "form":
@@ -208,3 +212,24 @@ def test_the_environment_defaults_to_production_as_in_the_journal(make_rollbar_a
     flush(app)
     (item,) = stand_in.items()
     assert item["data"]["environment"] == "production"
+
+
+def test_items_wait_in_a_bounded_queue_on_one_thread_and_the_oldest_are_dropped(make_rollbar_app, stand_in,
+                                                                                 monkeypatch, capsys):
+    monkeypatch.setattr(rollbar_integration, "QUEUE_CAPACITY", 3)
+    stand_in.hold()
+    app = make_rollbar_app()
+    client = app.test_client()
+    client.get("/api/activities/home")  # telemetry started: the sending thread runs
+    def app_threads():  # the stand-in's server has a thread per connection of its own
+        return [t for t in threading.enumerate() if "process_request_thread" not in t.name]
+
+    threads = app_threads()
+    for _ in range(10):
+        assert client.get("/boom").status_code == 500
+    assert app_threads() == threads, "no thread per item"
+    stand_in.wait_for(1)
+    app.extensions[TELEMETRY].shutdown(timeout_s=1)
+    # One item is held at the stand-in; of the nine after it, the oldest six made room for the last three.
+    assert ("rollbar: 10 of 10 items not delivered (6 dropped from a full queue, 4 unsent after 1s at exit)"
+            in capsys.readouterr().out)
