@@ -41,12 +41,7 @@ DEFAULT_SERVICE_NAME = "backend-flask"
 # Only the health check's own path, whatever its query; the instrumentation searches the whole URL.
 HEALTH_CHECK_URL = r"^[a-z]+://[^/]+/api/health(\?|$)"
 MAX_ATTRIBUTE_CHARS = 1024
-# The SDK's variables that Cruddur gives a default when they are unset.
-SEMCONV_VARIABLE = "OTEL_SEMCONV_STABILITY_OPT_IN"
 SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
-# The attributes that carry the request's URL, in the stable and the old conventions.
-QUERY_ATTRIBUTE = "url.query"
-URL_ATTRIBUTES = ("url.full", "http.target", "http.url")
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +92,7 @@ class AppTracerProvider(trace.TracerProvider):
 @functools.cache
 def set_process_defaults() -> None:
     """Process-wide state, set once whatever the number of apps: globals and unset SDK variables."""
-    os.environ.setdefault(SEMCONV_VARIABLE, "http")
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     # Header capture, when the user turns it on, never records a secret header's value.
     configured = [name.strip() for name in os.environ.get(SANITIZE_FIELDS_VARIABLE, "").split(",")]
     os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SECRET_NAMES])))
@@ -141,9 +136,6 @@ class CountingExporter(SpanExporter):
     def shutdown(self) -> None:
         self.exporter.shutdown()
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.exporter.force_flush(timeout_millis)
-
 
 def one_line(span: ReadableSpan) -> str:
     """A span as one readable console line instead of the SDK's multi-line JSON."""
@@ -181,17 +173,15 @@ def name_unrouted_span(span: trace.Span, environ: dict) -> None:
 
 
 def redact_span_url() -> None:
-    """Secret query values out of the request span (registered right after the instrumentation's
-    own hook, which sets the URL attributes after its request_hook has run)."""
+    """Secret query values out of the request span's URL, in the stable and the old names.
+
+    A before_request hook right after the instrumentation's own, which sets the URL
+    attributes after calling its request_hook."""
     span = trace.get_current_span()
-    if not (request.query_string and span.is_recording()):
-        return
-    attributes = span.attributes
-    if QUERY_ATTRIBUTE in attributes:
-        span.set_attribute(QUERY_ATTRIBUTE, redact_query(attributes[QUERY_ATTRIBUTE]))
-    for name in URL_ATTRIBUTES:
-        if name in attributes:
-            span.set_attribute(name, redact_url(attributes[name]))
+    if request.query_string and span.is_recording():
+        for name, redact in (("url.query", redact_query), ("http.target", redact_url), ("http.url", redact_url)):
+            if name in span.attributes:
+                span.set_attribute(name, redact(span.attributes[name]))
 
 
 def init_app(app: Flask, settings: Settings, telemetry) -> Status:
@@ -240,16 +230,8 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
 
     telemetry.on_start(start)
     telemetry.on_shutdown(shutdown)
-    service = resource.attributes[SERVICE_NAME]
-    if not exporters:
-        return Status(True, f"tracing as {service}, exporting nowhere (OTEL_TRACES_EXPORTER={settings.otel_traces_exporter or ''})")
-    where = []
-    if "otlp" in exporters:
-        otlp = f"OTLP/HTTP to {redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}"
-        if settings.otlp_header_names:
-            otlp += f" with headers {', '.join(settings.otlp_header_names)}"
-        where.append(otlp)
-    if "console" in exporters:
-        where.append("the console" + ("" if "otlp" in exporters else
-                                      ": set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb"))
-    return Status(True, f"spans as {service} to {' and '.join(where)}")
+    where = [f"OTLP/HTTP to {redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}"
+             + (f" with headers {', '.join(settings.otlp_header_names)}" if settings.otlp_header_names else "")
+             if name == "otlp" else "the console" for name in exporters]
+    hint = "" if "otlp" in exporters else ": set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb"
+    return Status(True, f"spans as {resource.attributes[SERVICE_NAME]} to {' and '.join(where) or 'nowhere'}{hint}")
