@@ -443,6 +443,37 @@ def wait_for_url(process: subprocess.Popen, log: Path, timeout: float = 60) -> s
     pytest.fail(f"the front end's command did not serve:\n{log.read_text()}")
 
 
+# --- the front end's lint ------------------------------------------------------------------
+
+# A hook called conditionally, an image with no text alternative and an unused import.
+LINT_PROBE = """import { useEffect, useState } from 'react';
+import { App } from './App';
+
+export function Probe({ flag }) {
+  const [count] = useState(0);
+  if (flag) useEffect(() => { document.title = `${count}`; });
+  return <img src="/cruddur.png" />;
+}
+"""
+
+
+def test_make_test_lints_the_front_end_allowing_no_warning():
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
+    assert "npm run lint" in recipe
+    lint = json.loads((FRONTEND_DIR / "package.json").read_text())["scripts"]["lint"]
+    assert lint.startswith("eslint ") and "--max-warnings=0" in lint.split()
+
+
+def test_lint_enforces_the_hooks_and_accessibility_rules():
+    eslint = FRONTEND_DIR / "node_modules" / ".bin" / "eslint"
+    assert eslint.exists(), "the front end's packages are not installed (`make setup`)"
+    result = subprocess.run([eslint, "--format", "json", "--stdin", "--stdin-filename", "src/Probe.jsx"],
+                            input=LINT_PROBE, cwd=FRONTEND_DIR, capture_output=True, text=True)
+    (report,) = json.loads(result.stdout)
+    assert {message["ruleId"] for message in report["messages"]} == {
+        "react-hooks/rules-of-hooks", "jsx-a11y/alt-text", "no-unused-vars"}
+
+
 # --- secrets, account ids and personal URLs ---------------------------------------------
 
 # Shapes of real credentials. A match is allowed when it says it is fake, as the tests'
