@@ -69,6 +69,14 @@ def compose_env_output(machine: dict[str, str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines())
 
 
+def started_services(shell: dict[str, str]) -> set[str]:
+    """What `docker compose up` starts: every service in no profile, and those in a profile
+    that COMPOSE_PROFILES (from the shell or .env) names."""
+    active = set(shell.get("COMPOSE_PROFILES", "").split(",")) - {""}
+    return {name for name, service in SERVICES.items()
+            if not service.get("profiles") or active & set(service["profiles"])}
+
+
 # --- docker-compose.yml -------------------------------------------------------------
 
 def test_compose_file_follows_the_compose_specification():
@@ -197,6 +205,100 @@ def test_urls_fall_back_to_localhost_without_an_env_file():
         "REACT_APP_BACKEND_URL": "http://localhost:4567", "REACT_APP_OTEL_COLLECTOR_URL": ""}
 
 
+NO_REGION = {"AWS_ACCESS_KEY_ID": ACCOUNTS["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": ACCOUNTS["AWS_SECRET_ACCESS_KEY"]}
+
+
+@pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES, NO_REGION],
+                         ids=["localhost", "gitpod", "codespaces", "aws-credentials-without-a-region"])
+def test_without_accounts_compose_starts_only_what_can_run(machine):
+    """The X-Ray daemon exits without a region, and the collector has nowhere to send."""
+    started = started_services(compose_env_output(machine))
+    assert {"backend-flask", "frontend-react-js"} <= started
+    assert "xray-daemon" not in started and "otel-collector" not in started
+
+
+@pytest.mark.parametrize("accounts, extra", [
+    (ACCOUNTS, {"xray-daemon", "otel-collector"}),
+    ({"HONEYCOMB_API_KEY": ACCOUNTS["HONEYCOMB_API_KEY"]}, {"otel-collector"}),
+    ({**NO_REGION, "AWS_DEFAULT_REGION": ACCOUNTS["AWS_DEFAULT_REGION"]}, {"xray-daemon"}),
+], ids=["every-account", "honeycomb", "aws"])
+def test_each_account_starts_the_service_it_needs(accounts, extra):
+    shell = {**accounts, **compose_env_output(accounts)}
+    assert started_services(shell) == started_services({}) | extra
+    if "xray-daemon" in extra:
+        assert service_env("xray-daemon", shell)["AWS_REGION"] == ACCOUNTS["AWS_DEFAULT_REGION"]
+
+
+@pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES], ids=["localhost", "gitpod", "codespaces"])
+def test_without_a_honeycomb_key_nothing_sends_to_honeycomb(machine):
+    shell = {**ACCOUNTS, **compose_env_output({**ACCOUNTS, **machine, "HONEYCOMB_API_KEY": ""}), "HONEYCOMB_API_KEY": ""}
+    assert "otel-collector" not in started_services(shell)
+    assert Settings.from_env(service_env("backend-flask", shell)).otel_endpoint is None
+    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == ""
+
+
+# --- the development loop: edit, and the running stack serves the edit -------------------
+
+def dockerfile_workdir(dockerfile: Path) -> Path:
+    return Path(instructions(dockerfile, "WORKDIR")[-1])
+
+
+def mounts(service: str) -> dict[Path, tuple[Path, str]]:
+    """Each bind mount of `service`: the host path it comes from → (where it is, its mode)."""
+    found = {}
+    for volume in SERVICES[service].get("volumes", []):
+        source, target, *mode = volume.split(":")
+        found[(ROOT / source).resolve()] = (Path(target), mode[0] if mode else "rw")
+    return found
+
+
+def compose_command(service: str, dockerfile: Path) -> list[str]:
+    """What the service's container runs: compose's command, or else the image's CMD."""
+    return SERVICES[service].get("command") or json.loads(instructions(dockerfile, "CMD")[0])
+
+
+def test_backend_runs_the_images_command_with_reload_on_its_mounted_code():
+    dockerfile = BACKEND_DIR / "Dockerfile"
+    assert compose_command("backend-flask", dockerfile) == json.loads(instructions(dockerfile, "CMD")[0]) + ["--reload"]
+    # The whole build context, where the image has its copy; read-only, so nothing the container does lands in the tree.
+    assert mounts("backend-flask")[BACKEND_DIR] == (dockerfile_workdir(dockerfile), "ro")
+
+
+# What Vite's dev server reads from the app's folder, apart from node_modules and the package files.
+DEV_SERVER_READS = ["index.html", "vite.config.js", "public", "src"]
+
+
+def test_front_end_runs_vites_dev_server_on_its_mounted_source():
+    dockerfile = FRONTEND_DIR / "Dockerfile"
+    assert compose_command("frontend-react-js", dockerfile) == ["node_modules/.bin/vite"]
+    workdir = dockerfile_workdir(dockerfile)
+    assert {FRONTEND_DIR / name: (workdir / name, "ro") for name in DEV_SERVER_READS}.items() <= mounts("frontend-react-js").items()
+    # node_modules stays the image's, installed for the container's platform.
+    assert not any(target.is_relative_to(workdir / "node_modules") for target, _ in mounts("frontend-react-js").values())
+
+
+@pytest.mark.live
+def test_backends_compose_command_serves_an_edit_without_a_restart(tmp_path):
+    """Compose's backend command, run from a copy of the code (the mount): an edit to the
+    reference data is served within seconds, by the same master process."""
+    code = tmp_path / "backend-flask"
+    shutil.copytree(BACKEND_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    env = service_env("backend-flask", {})
+    del env["PORT"]  # Gunicorn picks a free port
+    with Gunicorn(env=env, command=compose_command("backend-flask", BACKEND_DIR / "Dockerfile"), cwd=code) as server:
+        def first_message() -> str:
+            return requests.get(f"{server.url}/api/activities/home", timeout=5).json()[0]["message"]
+
+        assert first_message() == "Cloud is very fun!"
+        data = code / "cruddur" / "data.py"
+        data.write_text(data.read_text().replace('"Cloud is very fun!"', '"Cloud is very fun, and live!"'))
+        deadline = time.monotonic() + 20
+        while first_message() != "Cloud is very fun, and live!" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert first_message() == "Cloud is very fun, and live!"
+        assert server.process.poll() is None
+
+
 @pytest.mark.live
 def test_backend_with_composes_environment_and_no_accounts_serves_and_passes_its_healthcheck():
     env = service_env("backend-flask", {})
@@ -221,13 +323,47 @@ def test_collector_receives_the_browsers_spans_with_cors_for_the_front_end():
     assert "4318:4318" in SERVICES["otel-collector"]["ports"]
 
 
+def pipeline_components(kind: str) -> set[str]:
+    """The receivers, processors or exporters that some pipeline uses."""
+    return {name for pipeline in COLLECTOR_CONFIG["service"]["pipelines"].values() for name in pipeline.get(kind, [])}
+
+
+def test_every_component_a_pipeline_uses_is_defined():
+    for kind in ("receivers", "processors", "exporters"):
+        assert pipeline_components(kind) <= set(COLLECTOR_CONFIG.get(kind) or {}), f"{kind} used but not defined"
+
+
 def test_collector_sends_traces_to_honeycomb_with_the_key():
     traces = COLLECTOR_CONFIG["service"]["pipelines"]["traces"]
     assert traces["receivers"] == ["otlp"]
-    for kind in ("receivers", "processors", "exporters"):
-        assert set(traces.get(kind, [])) <= set(COLLECTOR_CONFIG[kind]), f"{kind} used but not defined"
     exporters = [COLLECTOR_CONFIG["exporters"][name] for name in traces["exporters"]]
-    assert {"endpoint": "https://api.honeycomb.io", "headers": {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}} in exporters
+    assert any(exporter["endpoint"] == "https://api.honeycomb.io" for exporter in exporters)
+
+
+def test_every_export_to_honeycomb_carries_the_key():
+    for name in pipeline_components("exporters"):
+        exporter = COLLECTOR_CONFIG["exporters"][name]
+        if "honeycomb.io" in exporter.get("endpoint", ""):
+            assert exporter["headers"] == {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}, name
+
+
+def test_collector_batches_in_its_exporters_not_in_the_deprecated_processor():
+    assert not any(name.split("/")[0] == "batch" for name in COLLECTOR_CONFIG.get("processors") or {})
+    for name in pipeline_components("exporters"):
+        batch = COLLECTOR_CONFIG["exporters"][name]["sending_queue"]["batch"]
+        assert batch["sizer"] == "items" and batch["min_size"] > 0, name
+        assert re.fullmatch(r"\d+(ms|s)", batch["flush_timeout"]), name
+
+
+# The first release of the current minor line when this was last checked (2026-12); the
+# queue's batch settings above need a collector of late 2025 or newer.
+COLLECTOR_AT_LEAST = (0, 162, 0)
+
+
+def test_collector_image_is_current():
+    image, tag = SERVICES["otel-collector"]["image"].split(":")
+    assert image == "otel/opentelemetry-collector-contrib"
+    assert tuple(map(int, tag.split("."))) >= COLLECTOR_AT_LEAST
 
 
 def test_collector_loads_the_config_file_compose_mounts():
