@@ -492,13 +492,90 @@ def test_gitpod_makes_the_ports_public_and_opens_the_front_end():
         assert step in tasks
 
 
-def test_codespaces_forwards_the_ports_and_sets_up_the_same():
+def udp_ports() -> set[int]:
+    return {int(port.split(":")[0]) for service in SERVICES.values() for port in service.get("ports", [])
+            if port.endswith("/udp")}
+
+
+def test_codespaces_forwards_the_tcp_ports_and_sets_up_the_same():
     devcontainer = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
-    assert set(devcontainer["forwardPorts"]) == PUBLIC_PORTS
+    # Codespaces and today's Gitpod forward TCP only; the backend reaches the X-Ray daemon inside compose.
+    assert udp_ports() == {2000}
+    assert set(devcontainer["forwardPorts"]) == PUBLIC_PORTS - udp_ports()
+    assert set(devcontainer["portsAttributes"]) == {str(port) for port in devcontainer["forwardPorts"]}
     assert devcontainer["portsAttributes"]["3000"]["onAutoForward"] == "openBrowser"
     assert any("aws-cli" in feature for feature in devcontainer["features"])
     assert devcontainer["postCreateCommand"] == "make setup"
     assert devcontainer["postStartCommand"] == "bin/compose-env > .env"
+
+
+def test_codespaces_makes_the_ports_public_once_they_are_forwarded():
+    devcontainer = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
+    assert devcontainer["postAttachCommand"] == "bin/open-ports"
+    assert any("github-cli" in feature for feature in devcontainer["features"])
+
+
+def test_gitpod_says_what_its_udp_port_entry_does_and_does_not():
+    text = (ROOT / ".gitpod.yml").read_text()
+    entry = re.search(r"((?:\s*#.*\n)+)\s*- name: xray-daemon\n\s*port: 2000\n", text)
+    assert entry, "the port 2000 entry has no comment above it"
+    comment = entry.group(1)
+    assert "UDP" in comment and "TCP" in comment and "nothing outside" in comment
+
+
+FAKE_CLI = """#!{python}
+# Stands in for a platform's CLI: records its arguments, prints $FAKE_OUTPUT filled with them.
+import json, os, sys
+with open(os.environ["FAKE_CALLS"], "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+print(os.environ.get("FAKE_OUTPUT", "").format(*sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+def platform_cli(tmp_path):
+    """Runs a bin/ script with a fake `cli` first on PATH and no platform's variables but
+    `env`; returns the result and the argument lists the fake was called with."""
+    def run(script: str, cli: str, output: str = "", **env: str):
+        fake = tmp_path / cli
+        fake.write_text(FAKE_CLI.format(python=sys.executable))
+        fake.chmod(0o755)
+        calls = tmp_path / "calls"
+        base = {name: value for name, value in os.environ.items()
+                if not name.startswith(("GITPOD_", "CODESPACE", "HONEYCOMB_", "AWS_"))}
+        result = subprocess.run([ROOT / "bin" / script], cwd=tmp_path, capture_output=True, text=True,
+                                env={**base, "PATH": f"{tmp_path}:{os.environ['PATH']}", "FAKE_CALLS": str(calls),
+                                     "FAKE_OUTPUT": output, **env})
+        recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+        return result, recorded
+
+    return run
+
+
+def test_open_ports_makes_codespaces_backend_and_collector_public(platform_cli):
+    result, calls = platform_cli("open-ports", "gh", **CODESPACES)
+    assert result.returncode == 0, result.stderr
+    assert calls == [["codespace", "ports", "visibility", "4567:public", "4318:public", "-c", "cruddur-example"]]
+
+
+@pytest.mark.parametrize("machine", [{}, GITPOD], ids=["localhost", "gitpod-classic"])
+def test_open_ports_does_nothing_where_the_ports_are_already_reachable(platform_cli, machine):
+    result, calls = platform_cli("open-ports", "gh", **machine)
+    assert result.returncode == 0 and calls == []
+
+
+def test_compose_env_in_todays_gitpod_opens_each_port_for_its_url(platform_cli):
+    url = "https://{3}--cruddur-example.us01.gitpod.dev"
+    result, calls = platform_cli("compose-env", "gitpod", output=url, GITPOD_ENVIRONMENT_ID="cruddur-example",
+                                 HONEYCOMB_API_KEY=ACCOUNTS["HONEYCOMB_API_KEY"])
+    assert result.returncode == 0, result.stderr
+    shell = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert service_env("backend-flask", shell)["FRONTEND_URL"] == "https://3000--cruddur-example.us01.gitpod.dev"
+    assert service_env("backend-flask", shell)["BACKEND_URL"] == "https://4567--cruddur-example.us01.gitpod.dev"
+    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == \
+        "https://4318--cruddur-example.us01.gitpod.dev"
+    assert sorted(calls) == [["environment", "port", "open", str(port), "--name", f"cruddur-{port}"]
+                             for port in (3000, 4318, 4567)]
 
 
 def test_the_make_target_the_set_ups_run_installs_backend_and_front_end():
