@@ -578,6 +578,18 @@ def test_compose_env_in_todays_gitpod_opens_each_port_for_its_url(platform_cli):
                              for port in (3000, 4318, 4567)]
 
 
+def test_readme_says_which_platform_reads_which_file():
+    section = (ROOT / "README.md").read_text().split("\n## Running with Docker Compose", 1)[1].split("\n## ", 1)[0]
+    rows = {cells[1].strip(): cells[2].strip() for line in section.splitlines() if line.startswith("| ")
+            for cells in [line.split("|")]}
+    reads = {platform: files for platform, files in rows.items()
+             if platform.startswith(("GitHub Codespaces", "today's Gitpod", "Gitpod Classic"))}
+    assert len(reads) == 3
+    for platform, files in reads.items():
+        expected = "`.gitpod.yml`" if platform.startswith("Gitpod Classic") else "`.devcontainer/devcontainer.json`"
+        assert files.startswith(expected), platform
+
+
 def test_the_make_target_the_set_ups_run_installs_backend_and_front_end():
     setup = re.search(r"^setup:(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert setup and "VENV" in setup.group(1) and "node_modules" in setup.group(1)
