@@ -231,6 +231,7 @@ def test_each_account_starts_the_service_it_needs(accounts, extra):
 
 @pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES], ids=["localhost", "gitpod", "codespaces"])
 def test_without_a_honeycomb_key_nothing_sends_to_honeycomb(machine):
+    # Every other account set, so only the missing key keeps Honeycomb off.
     shell = {**ACCOUNTS, **compose_env_output({**ACCOUNTS, **machine, "HONEYCOMB_API_KEY": ""}), "HONEYCOMB_API_KEY": ""}
     assert "otel-collector" not in started_services(shell)
     assert Settings.from_env(service_env("backend-flask", shell)).otel_endpoint is None
