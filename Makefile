@@ -18,7 +18,7 @@ run: setup
 	wait
 
 test: setup $(CHROMIUM) $(WRK)
-	cd $(FRONTEND) && npm test
+	cd $(FRONTEND) && npm run lint && npm test
 	$(BIN)/pytest
 
 setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed

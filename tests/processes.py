@@ -22,9 +22,10 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """`gunicorn app:app` (or `command`) from backend-flask/, with this venv first on PATH and `env` on top."""
+    """`gunicorn app:app` (or `command`) from backend-flask/ (or `cwd`), with this venv first on PATH and `env` on top."""
 
-    def __init__(self, env: dict[str, str] | None = None, workers: int = 2, command: list[str] | None = None):
+    def __init__(self, env: dict[str, str] | None = None, workers: int = 2, command: list[str] | None = None,
+                 cwd: Path = BACKEND_DIR):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         venv_bin = str(Path(sys.executable).parent)
@@ -32,13 +33,14 @@ class Gunicorn:
                     "PORT": str(self.port), "FLASK_RUN_PORT": str(self.port), "WEB_CONCURRENCY": str(workers), **(env or {})}
         self.command = command or ["gunicorn", "app:app"]
         self.workers = workers if self.command[0] == "gunicorn" else 1
+        self.cwd = cwd
 
     def start(self, timeout: float = 30) -> Gunicorn:
         # A file, not a pipe: a pipe nobody reads fills up and blocks the server. Append
         # mode, because the server shares the file offset that reading moves.
         self.log = tempfile.TemporaryFile(mode="a+")
         self.process = subprocess.Popen(
-            self.command, cwd=BACKEND_DIR, env=self.env,
+            self.command, cwd=self.cwd, env=self.env,
             stdout=self.log, stderr=subprocess.STDOUT, text=True,
         )
         try:

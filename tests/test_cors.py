@@ -28,6 +28,12 @@ def test_preflight_allows_the_tracing_headers_and_methods(client):
     assert methods == {"OPTIONS", "GET", "HEAD", "POST"}
 
 
+def test_preflight_may_be_cached_for_ten_minutes(client):
+    assert preflight(client, FRONTEND).headers["Access-Control-Max-Age"] == "600"
+    # Only a preflight carries it: an actual response has nothing to cache.
+    assert "Access-Control-Max-Age" not in client.get("/api/activities/home", headers={"Origin": FRONTEND}).headers
+
+
 def test_preflight_refuses_other_headers(client):
     response = preflight(client, FRONTEND, headers="x-evil")
     assert "x-evil" not in response.headers.get("Access-Control-Allow-Headers", "")

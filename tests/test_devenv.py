@@ -69,6 +69,14 @@ def compose_env_output(machine: dict[str, str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines())
 
 
+def started_services(shell: dict[str, str]) -> set[str]:
+    """What `docker compose up` starts: every service in no profile, and those in a profile
+    that COMPOSE_PROFILES (from the shell or .env) names."""
+    active = set(shell.get("COMPOSE_PROFILES", "").split(",")) - {""}
+    return {name for name, service in SERVICES.items()
+            if not service.get("profiles") or active & set(service["profiles"])}
+
+
 # --- docker-compose.yml -------------------------------------------------------------
 
 def test_compose_file_follows_the_compose_specification():
@@ -201,6 +209,101 @@ def test_urls_fall_back_to_localhost_without_an_env_file():
         "REACT_APP_BACKEND_URL": "http://localhost:4567", "REACT_APP_OTEL_COLLECTOR_URL": ""}
 
 
+NO_REGION = {"AWS_ACCESS_KEY_ID": ACCOUNTS["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": ACCOUNTS["AWS_SECRET_ACCESS_KEY"]}
+
+
+@pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES, NO_REGION],
+                         ids=["localhost", "gitpod", "codespaces", "aws-credentials-without-a-region"])
+def test_without_accounts_compose_starts_only_what_can_run(machine):
+    """The X-Ray daemon exits without a region, and the collector has nowhere to send."""
+    started = started_services(compose_env_output(machine))
+    assert {"backend-flask", "frontend-react-js"} <= started
+    assert "xray-daemon" not in started and "otel-collector" not in started
+
+
+@pytest.mark.parametrize("accounts, extra", [
+    (ACCOUNTS, {"xray-daemon", "otel-collector"}),
+    ({"HONEYCOMB_API_KEY": ACCOUNTS["HONEYCOMB_API_KEY"]}, {"otel-collector"}),
+    ({**NO_REGION, "AWS_DEFAULT_REGION": ACCOUNTS["AWS_DEFAULT_REGION"]}, {"xray-daemon"}),
+], ids=["every-account", "honeycomb", "aws"])
+def test_each_account_starts_the_service_it_needs(accounts, extra):
+    shell = {**accounts, **compose_env_output(accounts)}
+    assert started_services(shell) == started_services({}) | extra
+    if "xray-daemon" in extra:
+        assert service_env("xray-daemon", shell)["AWS_REGION"] == ACCOUNTS["AWS_DEFAULT_REGION"]
+
+
+@pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES], ids=["localhost", "gitpod", "codespaces"])
+def test_without_a_honeycomb_key_nothing_sends_to_honeycomb(machine):
+    # Every other account set, so only the missing key keeps Honeycomb off.
+    shell = {**ACCOUNTS, **compose_env_output({**ACCOUNTS, **machine, "HONEYCOMB_API_KEY": ""}), "HONEYCOMB_API_KEY": ""}
+    assert "otel-collector" not in started_services(shell)
+    assert Settings.from_env(service_env("backend-flask", shell)).otel_endpoint is None
+    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == ""
+
+
+# --- the development loop: edit, and the running stack serves the edit -------------------
+
+def dockerfile_workdir(dockerfile: Path) -> Path:
+    return Path(instructions(dockerfile, "WORKDIR")[-1])
+
+
+def mounts(service: str) -> dict[Path, tuple[Path, str]]:
+    """Each bind mount of `service`: the host path it comes from → (where it is, its mode)."""
+    found = {}
+    for volume in SERVICES[service].get("volumes", []):
+        source, target, *mode = volume.split(":")
+        found[(ROOT / source).resolve()] = (Path(target), mode[0] if mode else "rw")
+    return found
+
+
+def compose_command(service: str, dockerfile: Path) -> list[str]:
+    """What the service's container runs: compose's command, or else the image's CMD."""
+    return SERVICES[service].get("command") or json.loads(instructions(dockerfile, "CMD")[0])
+
+
+def test_backend_runs_the_images_command_with_reload_on_its_mounted_code():
+    dockerfile = BACKEND_DIR / "Dockerfile"
+    assert compose_command("backend-flask", dockerfile) == json.loads(instructions(dockerfile, "CMD")[0]) + ["--reload"]
+    # The whole build context, where the image has its copy; read-only, so nothing the container does lands in the tree.
+    assert mounts("backend-flask")[BACKEND_DIR] == (dockerfile_workdir(dockerfile), "ro")
+
+
+# What Vite's dev server reads from the app's folder, apart from node_modules and the package files.
+DEV_SERVER_READS = ["index.html", "vite.config.js", "public", "src"]
+
+
+def test_front_end_runs_vites_dev_server_on_its_mounted_source():
+    dockerfile = FRONTEND_DIR / "Dockerfile"
+    assert compose_command("frontend-react-js", dockerfile) == ["node_modules/.bin/vite"]
+    workdir = dockerfile_workdir(dockerfile)
+    assert {FRONTEND_DIR / name: (workdir / name, "ro") for name in DEV_SERVER_READS}.items() <= mounts("frontend-react-js").items()
+    # node_modules stays the image's, installed for the container's platform.
+    assert not any(target.is_relative_to(workdir / "node_modules") for target, _ in mounts("frontend-react-js").values())
+
+
+@pytest.mark.live
+def test_backends_compose_command_serves_an_edit_without_a_restart(tmp_path):
+    """Compose's backend command, run from a copy of the code (the mount): an edit to the
+    reference data is served within seconds, by the same master process."""
+    code = tmp_path / "backend-flask"
+    shutil.copytree(BACKEND_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    env = service_env("backend-flask", {})
+    del env["PORT"]  # Gunicorn picks a free port
+    with Gunicorn(env=env, command=compose_command("backend-flask", BACKEND_DIR / "Dockerfile"), cwd=code) as server:
+        def first_message() -> str:
+            return requests.get(f"{server.url}/api/activities/home", timeout=5).json()[0]["message"]
+
+        assert first_message() == "Cloud is very fun!"
+        data = code / "cruddur" / "data.py"
+        data.write_text(data.read_text().replace('"Cloud is very fun!"', '"Cloud is very fun, and live!"'))
+        deadline = time.monotonic() + 20
+        while first_message() != "Cloud is very fun, and live!" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert first_message() == "Cloud is very fun, and live!"
+        assert server.process.poll() is None
+
+
 @pytest.mark.live
 def test_backend_with_composes_environment_and_no_accounts_serves_and_passes_its_healthcheck():
     env = service_env("backend-flask", {})
@@ -225,13 +328,47 @@ def test_collector_receives_the_browsers_spans_with_cors_for_the_front_end():
     assert "4318:4318" in SERVICES["otel-collector"]["ports"]
 
 
+def pipeline_components(kind: str) -> set[str]:
+    """The receivers, processors or exporters that some pipeline uses."""
+    return {name for pipeline in COLLECTOR_CONFIG["service"]["pipelines"].values() for name in pipeline.get(kind, [])}
+
+
+def test_every_component_a_pipeline_uses_is_defined():
+    for kind in ("receivers", "processors", "exporters"):
+        assert pipeline_components(kind) <= set(COLLECTOR_CONFIG.get(kind) or {}), f"{kind} used but not defined"
+
+
 def test_collector_sends_traces_to_honeycomb_with_the_key():
     traces = COLLECTOR_CONFIG["service"]["pipelines"]["traces"]
     assert traces["receivers"] == ["otlp"]
-    for kind in ("receivers", "processors", "exporters"):
-        assert set(traces.get(kind, [])) <= set(COLLECTOR_CONFIG[kind]), f"{kind} used but not defined"
     exporters = [COLLECTOR_CONFIG["exporters"][name] for name in traces["exporters"]]
-    assert {"endpoint": "https://api.honeycomb.io", "headers": {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}} in exporters
+    assert any(exporter["endpoint"] == "https://api.honeycomb.io" for exporter in exporters)
+
+
+def test_every_export_to_honeycomb_carries_the_key():
+    for name in pipeline_components("exporters"):
+        exporter = COLLECTOR_CONFIG["exporters"][name]
+        if "honeycomb.io" in exporter.get("endpoint", ""):
+            assert exporter["headers"] == {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}, name
+
+
+def test_collector_batches_in_its_exporters_not_in_the_deprecated_processor():
+    assert not any(name.split("/")[0] == "batch" for name in COLLECTOR_CONFIG.get("processors") or {})
+    for name in pipeline_components("exporters"):
+        batch = COLLECTOR_CONFIG["exporters"][name]["sending_queue"]["batch"]
+        assert batch["sizer"] == "items" and batch["min_size"] > 0, name
+        assert re.fullmatch(r"\d+(ms|s)", batch["flush_timeout"]), name
+
+
+# The first release of the current minor line when this was last checked (2026-12); the
+# queue's batch settings above need a collector of late 2025 or newer.
+COLLECTOR_AT_LEAST = (0, 162, 0)
+
+
+def test_collector_image_is_current():
+    image, tag = SERVICES["otel-collector"]["image"].split(":")
+    assert image == "otel/opentelemetry-collector-contrib"
+    assert tuple(map(int, tag.split("."))) >= COLLECTOR_AT_LEAST
 
 
 def test_collector_loads_the_config_file_compose_mounts():
@@ -360,13 +497,102 @@ def test_gitpod_makes_the_ports_public_and_opens_the_front_end():
         assert step in tasks
 
 
-def test_codespaces_forwards_the_ports_and_sets_up_the_same():
+def udp_ports() -> set[int]:
+    return {int(port.split(":")[0]) for service in SERVICES.values() for port in service.get("ports", [])
+            if port.endswith("/udp")}
+
+
+def test_codespaces_forwards_the_tcp_ports_and_sets_up_the_same():
     devcontainer = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
-    assert set(devcontainer["forwardPorts"]) == PUBLIC_PORTS
+    # Codespaces and today's Gitpod forward TCP only; the backend reaches the X-Ray daemon inside compose.
+    assert udp_ports() == {2000}
+    assert set(devcontainer["forwardPorts"]) == PUBLIC_PORTS - udp_ports()
+    assert set(devcontainer["portsAttributes"]) == {str(port) for port in devcontainer["forwardPorts"]}
     assert devcontainer["portsAttributes"]["3000"]["onAutoForward"] == "openBrowser"
     assert any("aws-cli" in feature for feature in devcontainer["features"])
     assert devcontainer["postCreateCommand"] == "make setup"
     assert devcontainer["postStartCommand"] == "bin/compose-env > .env"
+
+
+def test_codespaces_makes_the_ports_public_once_they_are_forwarded():
+    devcontainer = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
+    assert devcontainer["postAttachCommand"] == "bin/open-ports"
+    assert any("github-cli" in feature for feature in devcontainer["features"])
+
+
+def test_gitpod_says_what_its_udp_port_entry_does_and_does_not():
+    text = (ROOT / ".gitpod.yml").read_text()
+    entry = re.search(r"((?:\s*#.*\n)+)\s*- name: xray-daemon\n\s*port: 2000\n", text)
+    assert entry, "the port 2000 entry has no comment above it"
+    comment = entry.group(1)
+    assert "UDP" in comment and "TCP" in comment and "nothing outside" in comment
+
+
+FAKE_CLI = """#!{python}
+# Stands in for a platform's CLI: records its arguments, prints $FAKE_OUTPUT filled with them.
+import json, os, sys
+with open(os.environ["FAKE_CALLS"], "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+print(os.environ.get("FAKE_OUTPUT", "").format(*sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+def platform_cli(tmp_path):
+    """Runs a bin/ script with a fake `cli` first on PATH and no platform's variables but
+    `env`; returns the result and the argument lists the fake was called with."""
+    def run(script: str, cli: str, output: str = "", **env: str):
+        fake = tmp_path / cli
+        fake.write_text(FAKE_CLI.format(python=sys.executable))
+        fake.chmod(0o755)
+        calls = tmp_path / "calls"
+        base = {name: value for name, value in os.environ.items()
+                if not name.startswith(("GITPOD_", "CODESPACE", "HONEYCOMB_", "AWS_"))}
+        result = subprocess.run([ROOT / "bin" / script], cwd=tmp_path, capture_output=True, text=True,
+                                env={**base, "PATH": f"{tmp_path}:{os.environ['PATH']}", "FAKE_CALLS": str(calls),
+                                     "FAKE_OUTPUT": output, **env})
+        recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+        return result, recorded
+
+    return run
+
+
+def test_open_ports_makes_codespaces_backend_and_collector_public(platform_cli):
+    result, calls = platform_cli("open-ports", "gh", **CODESPACES)
+    assert result.returncode == 0, result.stderr
+    assert calls == [["codespace", "ports", "visibility", "4567:public", "4318:public", "-c", "cruddur-example"]]
+
+
+@pytest.mark.parametrize("machine", [{}, GITPOD], ids=["localhost", "gitpod-classic"])
+def test_open_ports_does_nothing_where_the_ports_are_already_reachable(platform_cli, machine):
+    result, calls = platform_cli("open-ports", "gh", **machine)
+    assert result.returncode == 0 and calls == []
+
+
+def test_compose_env_in_todays_gitpod_opens_each_port_for_its_url(platform_cli):
+    url = "https://{3}--cruddur-example.us01.gitpod.dev"
+    result, calls = platform_cli("compose-env", "gitpod", output=url, GITPOD_ENVIRONMENT_ID="cruddur-example",
+                                 HONEYCOMB_API_KEY=ACCOUNTS["HONEYCOMB_API_KEY"])
+    assert result.returncode == 0, result.stderr
+    shell = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert service_env("backend-flask", shell)["FRONTEND_URL"] == "https://3000--cruddur-example.us01.gitpod.dev"
+    assert service_env("backend-flask", shell)["BACKEND_URL"] == "https://4567--cruddur-example.us01.gitpod.dev"
+    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == \
+        "https://4318--cruddur-example.us01.gitpod.dev"
+    assert sorted(calls) == [["environment", "port", "open", str(port), "--name", f"cruddur-{port}"]
+                             for port in (3000, 4318, 4567)]
+
+
+def test_readme_says_which_platform_reads_which_file():
+    section = (ROOT / "README.md").read_text().split("\n## Running with Docker Compose", 1)[1].split("\n## ", 1)[0]
+    rows = {cells[1].strip(): cells[2].strip() for line in section.splitlines() if line.startswith("| ")
+            for cells in [line.split("|")]}
+    reads = {platform: files for platform, files in rows.items()
+             if platform.startswith(("GitHub Codespaces", "today's Gitpod", "Gitpod Classic"))}
+    assert len(reads) == 3
+    for platform, files in reads.items():
+        expected = "`.gitpod.yml`" if platform.startswith("Gitpod Classic") else "`.devcontainer/devcontainer.json`"
+        assert files.startswith(expected), platform
 
 
 def test_the_make_target_the_set_ups_run_installs_backend_and_front_end():
@@ -445,6 +671,37 @@ def wait_for_url(process: subprocess.Popen, log: Path, timeout: float = 60) -> s
             return found.group(1)
         time.sleep(0.2)
     pytest.fail(f"the front end's command did not serve:\n{log.read_text()}")
+
+
+# --- the front end's lint ------------------------------------------------------------------
+
+# A hook called conditionally, an image with no text alternative and an unused import.
+LINT_PROBE = """import { useEffect, useState } from 'react';
+import { App } from './App';
+
+export function Probe({ flag }) {
+  const [count] = useState(0);
+  if (flag) useEffect(() => { document.title = `${count}`; });
+  return <img src="/cruddur.png" />;
+}
+"""
+
+
+def test_make_test_lints_the_front_end_allowing_no_warning():
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
+    assert "npm run lint" in recipe
+    lint = json.loads((FRONTEND_DIR / "package.json").read_text())["scripts"]["lint"]
+    assert lint.startswith("eslint ") and "--max-warnings=0" in lint.split()
+
+
+def test_lint_enforces_the_hooks_and_accessibility_rules():
+    eslint = FRONTEND_DIR / "node_modules" / ".bin" / "eslint"
+    assert eslint.exists(), "the front end's packages are not installed (`make setup`)"
+    result = subprocess.run([eslint, "--format", "json", "--stdin", "--stdin-filename", "src/Probe.jsx"],
+                            input=LINT_PROBE, cwd=FRONTEND_DIR, capture_output=True, text=True)
+    (report,) = json.loads(result.stdout)
+    assert {message["ruleId"] for message in report["messages"]} == {
+        "react-hooks/rules-of-hooks", "jsx-a11y/alt-text", "no-unused-vars"}
 
 
 # --- secrets, account ids and personal URLs ---------------------------------------------

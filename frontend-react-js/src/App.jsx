@@ -1,4 +1,6 @@
-import { Link, NavLink, Route, Routes } from 'react-router';
+import { Link, NavLink, Route, Routes, useLocation } from 'react-router';
+import { useBackend } from './backend';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { BackendBanner } from './components/status';
 import { ConversationPage } from './pages/ConversationPage';
 import { HomePage } from './pages/HomePage';
@@ -9,6 +11,8 @@ import { SearchPage } from './pages/SearchPage';
 import { UserPage } from './pages/UserPage';
 
 export function App() {
+  const { retry } = useBackend();
+  const { pathname } = useLocation();
   return (
     <div className="app">
       <header className="topbar">
@@ -22,16 +26,19 @@ export function App() {
       </header>
       <BackendBanner />
       <main>
-        <Routes>
-          <Route path="/" element={<HomePage />} />
-          <Route path="/notifications" element={<NotificationsPage />} />
-          <Route path="/search" element={<SearchPage />} />
-          <Route path="/messages" element={<MessageGroupsPage />} />
-          {/* A route segment is all static or all parameter, so "@handle" is parsed by the page. */}
-          <Route path="/messages/:segment" element={<ConversationPage />} />
-          <Route path="/:segment" element={<UserPage />} />
-          <Route path="*" element={<NotFoundPage />} />
-        </Routes>
+        {/* A new page starts without the last one's failure. */}
+        <ErrorBoundary key={pathname} onRetry={retry}>
+          <Routes>
+            <Route path="/" element={<HomePage />} />
+            <Route path="/notifications" element={<NotificationsPage />} />
+            <Route path="/search" element={<SearchPage />} />
+            <Route path="/messages" element={<MessageGroupsPage />} />
+            {/* A route segment is all static or all parameter, so "@handle" is parsed by the page. */}
+            <Route path="/messages/:segment" element={<ConversationPage />} />
+            <Route path="/:segment" element={<UserPage />} />
+            <Route path="*" element={<NotFoundPage />} />
+          </Routes>
+        </ErrorBoundary>
       </main>
     </div>
   );

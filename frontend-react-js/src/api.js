@@ -34,5 +34,10 @@ export async function request(baseUrl, method, path, body) {
     throw new UnreachableError(`${method} ${baseUrl}${path} failed: ${error.message}`);
   }
   if (!response.ok) throw new ApiError(response.status, await errorCodes(response));
-  return response.json();
+  try {
+    return await response.json();
+  } catch {
+    const type = response.headers.get('Content-Type') || 'no Content-Type';
+    throw new Error(`The backend answered ${method} ${path} with ${response.status} but not with JSON (${type}).`);
+  }
 }

@@ -36,26 +36,26 @@ export function useBackend() {
 // `update(change)` replaces the loaded data with `change(data)`.
 export function useResource(path) {
   const { call, attempt } = useBackend();
-  const [state, setState] = useState({ status: path === null ? 'idle' : 'loading' });
+  // Which GET an answer belongs to: until this one's arrives, the state is loading.
+  const request = `${attempt} ${path}`;
+  const [answer, setAnswer] = useState({ request: null });
 
   useEffect(() => {
-    if (path === null) {
-      setState({ status: 'idle' });
-      return undefined;
-    }
+    if (path === null) return undefined;
     let current = true;
-    setState({ status: 'loading' });
+    const settle = (outcome) => current && setAnswer({ request: `${attempt} ${path}`, ...outcome });
     call('GET', path).then(
-      (data) => current && setState({ status: 'ready', data }),
-      (error) => current && setState({ status: 'error', error }),
+      (data) => settle({ status: 'ready', data }),
+      (error) => settle({ status: 'error', error }),
     );
     return () => {
       current = false;
     };
   }, [call, path, attempt]);
 
-  const update = useCallback((change) => setState((old) => ({ ...old, data: change(old.data) })), []);
-  return [state, update];
+  const update = useCallback((change) => setAnswer((old) => ({ ...old, data: change(old.data) })), []);
+  if (path === null) return [{ status: 'idle' }, update];
+  return [answer.request === request ? answer : { status: 'loading' }, update];
 }
 
 // Runs a form's request: `codes` holds the error codes of the last failed attempt.

@@ -1,9 +1,12 @@
 """Cruddur as a person uses it: the built front end in Chromium, against the real backend."""
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,9 @@ REFERENCE_CRUDS = ["Cloud is very fun!", "I am out of prune juice", "My dear doc
 
 
 def crud(page: Page, author: str, message: str):
-    return page.get_by_role("article", name=f"{author}: {message}", exact=True)
+    """The crud's article: named by its author alone, told apart by its message."""
+    messages = page.locator(":scope > .message", has_text=message)
+    return page.get_by_role("article", name=f"Crud by {author}", exact=True).filter(has=messages)
 
 
 def top_level_messages(page: Page):
@@ -109,6 +114,48 @@ def test_an_unreachable_backend_shows_one_banner(page, backend):
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_role("alert")).to_have_count(0)
     expect(top_level_messages(page)).to_have_count(3)
+
+
+def test_an_answer_that_is_not_json_shows_what_went_wrong_and_a_retry(page, backend):
+    home = f"{backend.url}/api/activities/home"
+    page.route(home, lambda route: route.fulfill(status=200, content_type="text/html", body="<html>A proxy page</html>",
+                                                 headers={"Access-Control-Allow-Origin": "*"}))
+    page.goto("/")
+
+    failure = page.get_by_role("alert")
+    expect(failure.get_by_role("heading")).to_have_text("This page failed")
+    expect(failure).to_contain_text("The backend answered GET /api/activities/home with 200 but not with JSON (text/html).")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+    page.unroute(home)
+    failure.get_by_role("button", name="Try again").click()
+    expect(top_level_messages(page)).to_have_text(REFERENCE_CRUDS)
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def preflights(backend) -> Counter:
+    """The CORS preflights the backend has answered so far, by path, from its access lines."""
+    lines = [json.loads(line) for line in backend.read_output().splitlines() if line.startswith("{")]
+    return Counter(line["path"] for line in lines if line.get("method") == "OPTIONS")
+
+
+def test_repeated_navigation_sends_at_most_one_preflight_per_url(page, backend):
+    """Every fetch carries traceparent, so the browser asks the backend first. Without
+    Access-Control-Max-Age Chromium keeps the answer 5 s, so the visits span more than that."""
+    pages = {"/": "/api/activities/home", "/notifications": "/api/activities/notifications",
+             "/messages": "/api/message_groups"}
+    before = preflights(backend)
+    for visit in range(3):
+        for path, api in pages.items():
+            with page.expect_response(lambda response, api=api: response.url.endswith(api)):
+                page.goto(path)
+        if visit == 0:
+            page.wait_for_timeout(6_000)
+    # The access lines are written from a background thread.
+    deadline = time.monotonic() + 5
+    while set(preflights(backend) - before) != set(pages.values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert preflights(backend) - before == Counter(pages.values())
 
 
 def test_one_trace_holds_the_browser_fetch_and_the_backend_request(page, otlp):

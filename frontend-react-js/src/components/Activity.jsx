@@ -30,7 +30,7 @@ export function Activity({ activity, onReplied }) {
   }
 
   return (
-    <article className="activity" aria-label={`${activity.display_name}: ${activity.message}`}>
+    <article className="activity" aria-label={`${onReplied ? 'Crud' : 'Reply'} by ${activity.display_name}`}>
       <Byline item={activity} />
       <p className="message">{activity.message}</p>
       <footer className="counts">

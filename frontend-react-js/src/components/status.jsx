@@ -2,12 +2,16 @@ import { UnreachableError } from '../api';
 import { useBackend } from '../backend';
 import { describe } from '../errors';
 
+// The alert role is the wrapper's: on the list itself it would replace the list's role,
+// and assistive technology would no longer see list items.
 export function ErrorList({ id, codes }) {
   if (codes.length === 0) return null;
   return (
-    <ul id={id} className="errors" role="alert">
-      {codes.map((code) => <li key={code}>{describe(code)}</li>)}
-    </ul>
+    <div id={id} className="errors" role="alert">
+      <ul>
+        {codes.map((code) => <li key={code}>{describe(code)}</li>)}
+      </ul>
+    </div>
   );
 }
 

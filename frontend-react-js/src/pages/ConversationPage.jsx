@@ -5,6 +5,7 @@ import { MessageForm } from '../components/MessageForm';
 import { Loaded } from '../components/status';
 import { handleFrom } from './handles';
 import { NotFoundPage } from './NotFoundPage';
+import { PageHeading } from '../components/PageHeading';
 
 export function ConversationPage() {
   const handle = handleFrom(useParams().segment);
@@ -15,7 +16,7 @@ function Conversation({ handle }) {
   const [messages, update] = useResource(`/api/messages/@${encodeURIComponent(handle)}`);
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">Conversation with @{handle}</h1>
+      <PageHeading title={`Conversation with @${handle}`} />
       <Loaded state={messages} notFound={`There is no user @${handle}.`}>
         {(list) => (
           <>

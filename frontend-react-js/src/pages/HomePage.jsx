@@ -2,6 +2,7 @@ import { useRef, useState } from 'react';
 import { useResource } from '../backend';
 import { CrudForm } from '../components/CrudForm';
 import { Feed } from '../components/Feed';
+import { PageHeading } from '../components/PageHeading';
 
 export function HomePage() {
   const [feed, update] = useResource('/api/activities/home');
@@ -16,7 +17,7 @@ export function HomePage() {
   return (
     <section aria-labelledby="page-title">
       <div className="page-head">
-        <h1 id="page-title">Home</h1>
+        <PageHeading title="Home" />
         <button
           type="button"
           ref={opener}

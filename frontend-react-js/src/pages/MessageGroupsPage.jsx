@@ -3,13 +3,14 @@ import { useResource } from '../backend';
 import { MessageForm } from '../components/MessageForm';
 import { Loaded } from '../components/status';
 import { timeAgo } from '../time';
+import { PageHeading } from '../components/PageHeading';
 
 export function MessageGroupsPage() {
   const [groups] = useResource('/api/message_groups');
   const navigate = useNavigate();
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">Messages</h1>
+      <PageHeading title="Messages" />
       <Loaded state={groups}>
         {(conversations) => (conversations.length === 0 ? <p className="empty">No conversations yet.</p> : (
           <ol className="conversations" aria-label="Conversations">

@@ -1,9 +1,10 @@
 import { Link } from 'react-router';
+import { PageHeading } from '../components/PageHeading';
 
 export function NotFoundPage() {
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">Page not found</h1>
+      <PageHeading title="Page not found" />
       <p>There is nothing here. <Link to="/">Back to the home feed</Link>.</p>
     </section>
   );

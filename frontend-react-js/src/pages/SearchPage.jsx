@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { useResource } from '../backend';
 import { Feed } from '../components/Feed';
+import { PageHeading } from '../components/PageHeading';
 
 export function SearchPage() {
   const [params, setParams] = useSearchParams();
@@ -19,7 +20,7 @@ export function SearchPage() {
 
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">Search</h1>
+      <PageHeading title="Search" />
       <form className="search" role="search" onSubmit={handleSubmit}>
         <label htmlFor="search-term">Search cruds</label>
         <input id="search-term" type="search" value={draft} onChange={(event) => setDraft(event.target.value)} />

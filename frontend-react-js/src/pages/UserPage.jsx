@@ -3,6 +3,7 @@ import { useResource } from '../backend';
 import { Feed } from '../components/Feed';
 import { handleFrom } from './handles';
 import { NotFoundPage } from './NotFoundPage';
+import { PageHeading } from '../components/PageHeading';
 
 export function UserPage() {
   const handle = handleFrom(useParams().segment);
@@ -14,7 +15,7 @@ function UserFeed({ handle }) {
   const name = feed.status === 'ready' ? feed.data[0]?.display_name : null;
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">{name ?? `@${handle}`}</h1>
+      <PageHeading title={name ?? `@${handle}`} />
       {name && <p className="handle">@{handle}</p>}
       <Feed
         state={feed}
