@@ -238,7 +238,7 @@ def test_without_a_honeycomb_key_nothing_sends_to_honeycomb(machine):
     # Every other account set, so only the missing key keeps Honeycomb off.
     shell = {**ACCOUNTS, **compose_env_output({**ACCOUNTS, **machine, "HONEYCOMB_API_KEY": ""}), "HONEYCOMB_API_KEY": ""}
     assert "otel-collector" not in started_services(shell)
-    assert Settings.from_env(service_env("backend-flask", shell)).otel_endpoint is None
+    assert Settings.from_env(service_env("backend-flask", shell)).otlp_traces_endpoint is None
     assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == ""
 
 
