@@ -223,14 +223,16 @@ def test_sdk_disabled_costs_no_tracing_and_still_answers_with_its_access_line(re
 
 @pytest.mark.parametrize(("variable", "value", "says"), [
     ("OTEL_TRACES_EXPORTER", "otlp,zipkin", "OTEL_TRACES_EXPORTER: no exporter named 'zipkin'"),
-    ("OTEL_BSP_MAX_QUEUE_SIZE", "-5", "max_queue_size must be a positive integer"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "-5", "otlp exporter not started, check OTEL_BSP_*: max_queue_size must be a positive"),
+    ("OTEL_BSP_SCHEDULE_DELAY", "soon", "Unable to parse value for OTEL_BSP_SCHEDULE_DELAY as integer. Defaulting to"),
 ])
 def test_a_malformed_value_is_one_clear_line_and_the_app_still_serves(receiver, make_app, capfd, variable, value,
                                                                       says):
     app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, variable: value})
     assert app.test_client().get("/api/activities/home").status_code == 200
+    app.extensions["cruddur.telemetry"].shutdown()
     errors = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"ERROR"' in line]
-    assert len(errors) == 1 and says in errors[0]["message"] and errors[0]["message"].startswith("opentelemetry:")
+    assert len(errors) == 1 and says in errors[0]["message"] and "exception" not in errors[0]
 
 
 def test_spans_carry_the_stable_http_attributes_with_the_query_redacted(traced_app, receiver):
@@ -345,3 +347,13 @@ def test_an_unknown_user_handle_stops_start_up_with_one_line_and_no_retry():
     assert lines and set(lines) == {"cruddur: CRUDDUR_USER_HANDLE is 'nobody', which is no user: "
                                     "use one of andrewbrown, worf, garek, coco"}
     assert "Traceback" not in output
+
+
+def test_otel_python_flask_excluded_urls_replaces_the_health_check_default(receiver, make_app):
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "50",
+                    "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "activities/notifications"})
+    client = app.test_client()
+    assert "X-Trace-Id" not in client.get("/api/activities/notifications").headers
+    assert client.get("/api/health").headers["X-Trace-Id"]
+    spans = receiver.wait_for(lambda spans: len(spans) >= 1)
+    assert [s["name"] for s in spans] == ["GET /api/health"]

@@ -103,9 +103,10 @@ def set_process_defaults() -> None:
     trace.set_tracer_provider(AppTracerProvider())
     RequestsInstrumentor().instrument()
     # The exporter logs every failed batch and the batch processor every span it drops: several
-    # a second while Honeycomb is down. The SDK also notes each attribute it truncates.
+    # a second while Honeycomb is down. The SDK also notes each attribute it truncates, and each
+    # malformed OTEL_BSP_* value, with a traceback.
     rate_limit("opentelemetry.exporter.otlp.proto.http.trace_exporter", "opentelemetry.sdk._shared_internal",
-               "opentelemetry.attributes")
+               "opentelemetry.attributes", "opentelemetry.sdk.trace.export")
 
 
 class SpanCount(SpanProcessor):
