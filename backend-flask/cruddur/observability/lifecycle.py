@@ -27,15 +27,13 @@ class Status:
 
 
 class Telemetry:
-    """Starts the integrations' background threads once per process, and flushes them at its exit.
+    """Starts the integrations' threads once per process, and flushes them at its exit.
 
     Nothing starts while the app is built, so importing `app` starts nothing: gunicorn's
-    post_worker_init starts them as a worker boots, after the fork, and elsewhere the first
-    request does. They are flushed from gunicorn's worker_exit, or at the interpreter's exit.
-    The drains run first, one after another (the log queue hands its records to the
-    handlers that ship them); then the stoppers run side by side, so a service that is
-    down or hanging costs its own timeout, not the sum of everyone's, and all of them are
-    done within SHUTDOWN_TIMEOUT_S plus REPORT_MARGIN_S, inside gunicorn's graceful_timeout.
+    post_worker_init starts them as a worker boots, elsewhere the first request does. At
+    exit (gunicorn's worker_exit, or the interpreter's) the drains run first (the log
+    queue hands its records to the handlers that ship them), then the stoppers side by
+    side, so a hanging service costs its own timeout, not the sum of everyone's.
     """
 
     def __init__(self) -> None:
@@ -49,7 +47,7 @@ class Telemetry:
         self._starters.append(starter)
 
     def on_drain(self, drain: Callable[[], None]) -> None:
-        """`drain()` runs at exit before any stopper; it must not wait on the network."""
+        """`drain()` runs before any stopper; it must not wait on the network."""
         self._drains.append(drain)
 
     def on_shutdown(self, stopper: Callable[[float], None]) -> None:

@@ -1,13 +1,10 @@
 """Rollbar: unhandled exceptions and messages reported with their request, person and trace id.
 
-`import rollbar` in this module is the SDK, not this file: imports are absolute, so the
-module's own name shadows nothing. The SDK is imported only when Rollbar is on.
-
-The SDK builds each item on the request's thread, where the request is at hand, scrubbed
-by the one secret policy. Its 'blocking' handler then posts it from a thread of Cruddur's
-own, through a bounded queue, so a slow Rollbar holds neither the request nor more than
-QUEUE_CAPACITY items. The SDK is process-global and the last app built owns it (as the
-root logger in logs.py); in gunicorn each worker builds one app.
+`import rollbar` here is the SDK (imports are absolute), imported only when Rollbar is on.
+The SDK builds each item on the request's thread, scrubbed by the one secret policy; its
+'blocking' handler posts it from Cruddur's own thread, through a bounded queue, so a slow
+Rollbar holds neither the request nor more than QUEUE_CAPACITY items. The SDK is
+process-global and the last app built owns it; in gunicorn each worker builds one app.
 """
 from __future__ import annotations
 
@@ -75,10 +72,8 @@ class Reporter:
 
 
 def queue_payload(payload: dict, **_) -> dict | bool:
-    """The SDK's payload hook: on a request's thread it completes the item and queues it.
-
-    Outside an app (the sending thread) the item goes on to the SDK's handler, to be posted.
-    """
+    """The SDK's payload hook: in an app it completes the item and queues it; on the
+    sending thread (no app) it lets the item go on to be posted."""
     if not has_app_context():
         return payload
     reporter = current_app.extensions.get(EXTENSION)
