@@ -27,7 +27,11 @@ def worker_exit(server, worker):
     every non-daemon thread, such as the one the Rollbar SDK posts each item on.
     """
     from cruddur.observability import TELEMETRY
+    from cruddur.store import EXTENSION as STORE
 
     app = getattr(worker, "wsgi", None)
     if app is not None and TELEMETRY in getattr(app, "extensions", {}):
         app.extensions[TELEMETRY].shutdown()
+    # Closes this worker's pooled connections, so PostgreSQL frees their slots at once.
+    if app is not None and STORE in getattr(app, "extensions", {}):
+        app.extensions[STORE].dispose()

@@ -2,6 +2,7 @@ import pytest
 
 from cruddur import create_app
 from cruddur.observability import TELEMETRY
+from cruddur.store import EXTENSION as STORE
 from tests.peers.cloudwatch import REGION, MotoServer
 from tests.processes import Gunicorn
 
@@ -11,17 +12,21 @@ AWS_SECRET = "cruddur-test-secret-0f3b9c"
 
 
 @pytest.fixture
-def make_app():
-    """Build apps like `create_app`, and flush and stop their telemetry after the test."""
+def make_app(tmp_path):
+    """Build apps like `create_app`, each with a fresh SQLite file unless `overrides` name a
+    DATABASE_URL; after the test, close their pools and flush and stop their telemetry."""
     apps = []
 
     def make(overrides=None):
-        app = create_app({"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, **(overrides or {})})
+        database = f"sqlite:///{tmp_path / f'cruddur-{len(apps)}.db'}"
+        app = create_app({"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, "DATABASE_URL": database,
+                          **(overrides or {})})
         apps.append(app)
         return app
 
     yield make
     for app in apps:
+        app.extensions[STORE].dispose()
         app.extensions[TELEMETRY].shutdown()
 
 

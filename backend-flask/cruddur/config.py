@@ -19,6 +19,8 @@ class Settings:
     backend_url: str | None = None
     current_user_handle: str = "andrewbrown"
     max_content_length: int = 1024 * 1024
+    # The store: SQLite in the instance folder when unset. Out of repr(): it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
 
     # OpenTelemetry: OTLP/HTTP to Honeycomb when an endpoint is set, console spans otherwise.
     otel_service_name: str = "backend-flask"
@@ -62,6 +64,7 @@ class Settings:
             frontend_url=text("FRONTEND_URL"),
             backend_url=text("BACKEND_URL"),
             current_user_handle=text("CRUDDUR_USER_HANDLE") or defaults.current_user_handle,
+            database_url=text("DATABASE_URL") or text("CONNECTION_URL"),  # the bootcamp's name, as an alias
             otel_service_name=text("OTEL_SERVICE_NAME") or defaults.otel_service_name,
             otel_endpoint=text("OTEL_EXPORTER_OTLP_ENDPOINT"),
             otel_headers=text("OTEL_EXPORTER_OTLP_HEADERS"),
