@@ -1,9 +1,12 @@
+import os
+
 import pytest
 
 from cruddur import create_app
 from cruddur.observability import TELEMETRY
 from cruddur.store import EXTENSION as STORE
 from tests.peers.cloudwatch import REGION, MotoServer
+from tests.peers.postgres import PostgresServer, binaries
 from tests.processes import Gunicorn
 
 FRONTEND = "http://localhost:3000"
@@ -73,3 +76,27 @@ def aws_env(monkeypatch, tmp_path, moto):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.url)
     return monkeypatch
+
+
+def need_postgres() -> None:
+    """In CI a missing PostgreSQL fails the run; on a developer's machine its tests skip."""
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's server is missing, and CI must run its tests", pytrace=False)
+        pytest.skip("PostgreSQL's server is missing (`make test` installs Debian's postgresql)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server for the session; each test takes a fresh database."""
+    need_postgres()
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty store of each kind: a temporary SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_server").fresh_database()
