@@ -25,6 +25,11 @@ def traced_app(receiver, make_app):
     })
 
 
+def served(count):
+    """Waits for `count` requests' SERVER spans: each ends after its children (DB spans, ...)."""
+    return lambda spans: sum(span["kind"] == "SERVER" for span in spans) >= count
+
+
 def by_name(spans, name):
     matching = [span for span in spans if span["name"] == name]
     assert len(matching) == 1, [span["name"] for span in spans]
@@ -34,7 +39,7 @@ def by_name(spans, name):
 def test_home_request_exports_server_span_and_custom_child(traced_app, receiver):
     response = traced_app.test_client().get("/api/activities/home")
     assert response.status_code == 200
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(1))
 
     server = by_name(spans, "GET /api/activities/home")
     assert server["kind"] == "SERVER"
@@ -63,7 +68,7 @@ def test_user_and_feed_spans_carry_app_attributes(traced_app, receiver):
     client = traced_app.test_client()
     client.get("/api/activities/@worf")
     client.get("/api/messages/@worf")
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(2))
     user = by_name(spans, "GET /api/activities/@<handle>")
     assert user["attributes"]["http.route"] == "/api/activities/@<handle>"
     assert (user["attributes"]["app.user_handle"], user["attributes"]["app.result_length"]) == ("worf", 1)
@@ -74,7 +79,7 @@ def test_user_and_feed_spans_carry_app_attributes(traced_app, receiver):
 def test_incoming_traceparent_continues_the_callers_trace(traced_app, receiver):
     response = traced_app.test_client().get("/api/activities/home", headers={"traceparent": TRACEPARENT})
     assert response.headers["X-Trace-Id"] == TRACEPARENT_TRACE
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(1))
     server = by_name(spans, "GET /api/activities/home")
     assert (server["trace_id"], server["parent_span_id"]) == (TRACEPARENT_TRACE, "00f067aa0ba902b7")
 
@@ -105,15 +110,17 @@ def test_outgoing_requests_call_is_a_client_span(traced_app, receiver):
 def test_health_is_not_traced(traced_app, receiver):
     client = traced_app.test_client()
     client.get("/api/health")
-    client.get("/api/activities/notifications")
-    spans = receiver.wait_for(lambda spans: len(spans) >= 1)
-    assert [s["name"] for s in spans] == ["GET /api/activities/notifications"]
+    notifications = client.get("/api/activities/notifications").headers["X-Trace-Id"]
+    spans = receiver.wait_for(served(1))
+    # The notifications' queries are its CLIENT spans; health has none.
+    assert [s["name"] for s in spans if s["kind"] != "CLIENT"] == ["GET /api/activities/notifications"]
+    assert {s["trace_id"] for s in spans} == {notifications}
 
 
 def test_huge_search_term_does_not_make_a_huge_span(traced_app, receiver):
     traced_app.test_client().get("/api/activities/search", query_string={"term": "x" * 200})
     traced_app.test_client().get("/api/activities/search", query_string={"term": "y" * 100_000})
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(2))
     for span in spans:
         assert all(len(str(value)) <= 1024 for value in span["attributes"].values())
 
@@ -122,7 +129,9 @@ def test_console_prints_one_line_per_span_by_default(make_app, capfd):
     app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_BSP_SCHEDULE_DELAY": "50"})
     trace_id = app.test_client().get("/api/activities/home").headers["X-Trace-Id"]
     app.extensions["cruddur.telemetry"].shutdown()
-    span_lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("span ")]
+    # The home feed's queries print their CLIENT spans too (tests/test_store_tracing.py).
+    span_lines = [line for line in capfd.readouterr().out.splitlines()
+                  if line.startswith("span ") and "kind=CLIENT" not in line]
     assert len(span_lines) == 2
     assert any(line.startswith("span GET /api/activities/home kind=SERVER") for line in span_lines)
     assert any(line.startswith("span home-activites-mock-data kind=INTERNAL") for line in span_lines)
@@ -134,7 +143,8 @@ def test_console_beside_otlp_only_when_asked(receiver, make_app, capfd):
         app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_TRACES_EXPORTER": exporters})
         app.test_client().get("/api/activities/home")
         app.extensions["cruddur.telemetry"].shutdown()
-        span_lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("span ")]
+        span_lines = [line for line in capfd.readouterr().out.splitlines()
+                      if line.startswith("span ") and "kind=CLIENT" not in line]
         assert len(span_lines) == expected
 
 
