@@ -74,7 +74,8 @@ def register_error_handlers(app: Flask) -> None:
     def handle_database_unavailable(exc: Exception):
         # Down, refusing, hung past the timeouts, or locked: the client may retry, and the
         # pool reconnects by itself once the database is back.
-        logger.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+        # The driver's first line says which: refused, timed out, canceled, locked.
+        logger.error("database unavailable: %s", str(exc).partition("\n")[0], exc_info=exc)
         return error_response(503, ["database_unavailable"])
 
     for unavailable in UNAVAILABLE:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -103,16 +104,25 @@ class Store:
         self._engine: Engine | None = None
         self._instrumented = False
         self._migrated = False
+        self._failed_at = 0.0
         self._lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
         if self._engine is None or not self._migrated:
+            asked = time.monotonic()
             # Bounded: a thread behind one that waits on a hung database gives up too.
             if not self._lock.acquire(timeout=CONNECT_TIMEOUT_S + 1):
                 raise StoreBusy("the store is still starting")
             try:
+                # The attempt this thread waited for failed just now: its answer stands,
+                # rather than each waiting thread paying for a try of its own.
+                if self._failed_at > asked:
+                    raise StoreBusy("the store could not start: the database is unavailable")
                 self._start()
+            except BaseException:
+                self._failed_at = time.monotonic()
+                raise
             finally:
                 self._lock.release()
         return self._engine
