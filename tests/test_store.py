@@ -2,6 +2,7 @@
 feeds read it back, hostile text is kept exactly, time zones are right, nothing is lost in parallel."""
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -11,6 +12,7 @@ import requests
 from sqlalchemy import func, select, text, update
 
 from cruddur.config import Settings
+from cruddur.observability import TELEMETRY
 from cruddur.store import database_url as store_url, make_engine
 from cruddur.store.schema import activities, replies, users
 from tests.conftest import FRONTEND
@@ -189,3 +191,33 @@ def test_parallel_writes_from_workers_and_threads_lose_nothing(database_url):
         assert sorted(stored) == sorted(f"parallel crud {i}" for i in range(0, 2 * WRITES, 2))
         assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 4
         assert connection.execute(select(func.count()).select_from(replies)).scalar_one() == WRITES + 2
+
+
+@pytest.mark.parametrize(("environ", "chosen"), [
+    ({}, None),
+    ({"CONNECTION_URL": "postgresql://bootcamp@db/cruddur"}, "postgresql://bootcamp@db/cruddur"),
+    ({"DATABASE_URL": "sqlite:////data/cruddur.db", "CONNECTION_URL": "postgresql://bootcamp@db/cruddur"},
+     "sqlite:////data/cruddur.db"),
+    ({"DATABASE_URL": " ", "CONNECTION_URL": "postgresql://bootcamp@db/cruddur"}, "postgresql://bootcamp@db/cruddur"),
+])
+def test_database_url_wins_over_the_bootcamps_connection_url(environ, chosen):
+    assert Settings.from_env(environ).database_url == chosen
+
+
+def test_the_default_store_is_a_file_in_the_instance_folder_and_postgresql_means_psycopg_3():
+    assert str(store_url(Settings(), "/srv/instance")) == "sqlite:////srv/instance/cruddur.db"
+    assert store_url(Settings(database_url="postgresql://u@h/d"), "").drivername == "postgresql+psycopg"
+
+
+def test_the_databases_password_is_never_logged_or_shown(make_app, capfd):
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    password = "pw-that-must-stay-hidden-7c1e"
+    app = make_app({"DATABASE_URL": f"postgresql://cruddur:{password}@127.0.0.1:{port}/cruddur"})
+    client = app.test_client()
+    assert client.get("/api/activities/home").status_code == 503
+    assert password not in client.get("/api/health").text
+    app.extensions[TELEMETRY].shutdown()
+    output = capfd.readouterr().out
+    assert f"store: postgresql+psycopg://cruddur:***@127.0.0.1:{port}/cruddur" in output
+    assert password not in output and password not in repr(app.extensions["cruddur.settings"])

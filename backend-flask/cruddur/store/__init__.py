@@ -98,6 +98,8 @@ def migrate(connection: Connection) -> None:
 
 
 class Store:
+    """The app's handle on its database: the engine, made on first use, and its lifecycle."""
+
     def __init__(self, url: URL, tracer_provider):
         self.url = url
         self.tracer_provider = tracer_provider
@@ -165,13 +167,9 @@ def writing() -> Iterator[Connection]:
         yield connection
 
 
-def describe(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
-
-
 def init_app(app: Flask, settings: Settings) -> None:
     """Needs observability's tracer provider: call it after observability.init_app."""
     url = database_url(settings, app.instance_path)
     app.extensions[EXTENSION] = Store(url, app.extensions["cruddur.tracer_provider"])
-    logger.info("store: %s (connected, migrated and seeded on first use)", describe(url),
+    logger.info("store: %s (connected, migrated and seeded on first use)", url.render_as_string(hide_password=True),
                 extra={"fields": {"database": url.get_backend_name()}})
