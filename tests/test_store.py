@@ -2,6 +2,7 @@
 feeds read it back, hostile text is kept exactly, time zones are right, nothing is lost in parallel."""
 from __future__ import annotations
 
+import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+import yaml
 from sqlalchemy import func, select, text, update
 
 from cruddur.config import Settings
@@ -16,10 +18,11 @@ from cruddur.observability import TELEMETRY
 from cruddur.store import database_url as store_url, make_engine
 from cruddur.store.schema import activities, replies, users
 from tests.conftest import FRONTEND
-from tests.processes import Gunicorn
+from tests.processes import BACKEND_DIR, Gunicorn
 
 TAILOR = "248959df-3079-4947-b847-9e0892d1bab4"
 CLOUD_IS_FUN = "68f126b0-1ceb-4a33-88be-d90fa7109eee"
+REPO = BACKEND_DIR.parent
 
 
 @contextmanager
@@ -169,21 +172,24 @@ WRITES = 60
 
 
 @pytest.mark.live
-def test_parallel_writes_from_workers_and_threads_lose_nothing(database_url):
-    """Two gunicorn workers of four threads each, 16 clients, cruds and replies at once,
-    on a store that neither has seen yet: they migrate and seed it once between them."""
-    with Gunicorn({"FRONTEND_URL": FRONTEND, "DATABASE_URL": database_url}, workers=2) as server:
+def test_parallel_writes_from_two_servers_lose_nothing(database_url):
+    """Two gunicorn servers (as two containers) of two workers and four threads each, 16
+    clients, cruds and replies at once, on a store none has seen yet: they migrate and seed
+    it once between them."""
+    env = {"FRONTEND_URL": FRONTEND, "DATABASE_URL": database_url}
+    with Gunicorn(env, workers=2) as one, Gunicorn(env, workers=2) as other:
         def write(index: int) -> int:
+            url = (one, other)[index % 4 // 2].url
             if index % 2:
-                return requests.post(f"{server.url}/api/activities/{TAILOR}/reply",
+                return requests.post(f"{url}/api/activities/{TAILOR}/reply",
                                      json={"message": f"parallel reply {index}"}, timeout=20).status_code
-            return requests.post(f"{server.url}/api/activities", timeout=20,
+            return requests.post(f"{url}/api/activities", timeout=20,
                                  json={"message": f"parallel crud {index}", "ttl": "1-day"}).status_code
 
         with ThreadPoolExecutor(16) as pool:
             statuses = list(pool.map(write, range(2 * WRITES)))
-        shown = requests.get(f"{server.url}/api/activities/{TAILOR}", timeout=10).json()
-    assert statuses == [200] * (2 * WRITES), server.output[-3000:]
+        shown = requests.get(f"{other.url}/api/activities/{TAILOR}", timeout=10).json()
+    assert statuses == [200] * (2 * WRITES), one.output[-3000:] + other.output[-3000:]
     assert shown["replies_count"] == WRITES
     assert sorted(r["message"] for r in shown["replies"]) == sorted(f"parallel reply {i}" for i in range(1, 2 * WRITES, 2))
     with engine(database_url) as db, db.connect() as connection:
@@ -191,6 +197,18 @@ def test_parallel_writes_from_workers_and_threads_lose_nothing(database_url):
         assert sorted(stored) == sorted(f"parallel crud {i}" for i in range(0, 2 * WRITES, 2))
         assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 4
         assert connection.execute(select(func.count()).select_from(replies)).scalar_one() == WRITES + 2
+
+
+def test_compose_runs_postgresql_with_a_healthcheck_and_a_volume_and_the_backend_waits_for_it():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    db, backend = compose["services"]["db"], compose["services"]["backend-flask"]
+    assert re.fullmatch(r"postgres:1[7-9](\.\d+)?", db["image"])
+    assert "pg_isready" in db["healthcheck"]["test"]
+    (volume,) = db["volumes"]
+    assert volume.split(":")[0] in compose["volumes"] and volume.endswith(":/var/lib/postgresql/data")
+    assert backend["depends_on"] == {"db": {"condition": "service_healthy"}}
+    user, password, name = (db["environment"][f"POSTGRES_{key}"] for key in ("USER", "PASSWORD", "DB"))
+    assert backend["environment"]["CONNECTION_URL"].endswith(f":-postgresql://{user}:{password}@db:5432/{name}}}")
 
 
 @pytest.mark.parametrize(("environ", "chosen"), [

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cruddur.schemas import HANDLE_MAX_CHARS, storable
@@ -56,11 +56,11 @@ def activities_where(connection: Connection, now: datetime, *conditions, limit: 
     } for crud in cruds]
 
 
-def public() -> object:
+def public() -> ColumnElement[bool]:
     return activities.c.for_user_uuid.is_(None)
 
 
-def search(term: str) -> object:
+def search(term: str) -> ColumnElement[bool]:
     # autoescape: a `%` or `_` in the term is matched as itself, not as a wildcard.
     return activities.c.message.icontains(term, autoescape=True)
 
@@ -88,17 +88,23 @@ def insert_once(connection: Connection, table, unique: list[str], **values) -> N
 
 
 def ensure_group(connection: Connection, a: uuid.UUID, b: uuid.UUID, now: datetime) -> uuid.UUID:
-    first, second = pair(a, b)
-    insert_once(connection, message_groups, ["first_user_uuid", "second_user_uuid"],
-                first_user_uuid=first, second_user_uuid=second, created_at=now)
-    return group_of(connection, a, b)
+    group = group_of(connection, a, b)
+    if group is None:
+        first, second = pair(a, b)
+        insert_once(connection, message_groups, ["first_user_uuid", "second_user_uuid"],
+                    first_user_uuid=first, second_user_uuid=second, created_at=now)
+        group = group_of(connection, a, b)
+    return group
 
 
 def ensure_user(connection: Connection, handle: str, now: datetime) -> Row:
     """The current user, made on first use when the configured handle is not a seeded one
     (until sign-up exists, CRUDDUR_USER_HANDLE names the user)."""
-    insert_once(connection, users, ["handle"], handle=handle, display_name=handle, created_at=now)
-    return find_user(connection, handle)
+    user = find_user(connection, handle)
+    if user is None:
+        insert_once(connection, users, ["handle"], handle=handle, display_name=handle, created_at=now)
+        user = find_user(connection, handle)
+    return user
 
 
 def conversation(connection: Connection, group: uuid.UUID) -> list[dict]:
