@@ -161,6 +161,15 @@ def test_the_seed_is_relative_to_seeding_and_made_once(make_app, database_url):
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
 
 
+@pytest.mark.live
+def test_the_sqlite_file_survives_a_restart_of_gunicorn(tmp_path):
+    env = {"FRONTEND_URL": FRONTEND, "DATABASE_URL": f"sqlite:///{tmp_path / 'kept.db'}"}
+    with Gunicorn(env, workers=1) as server:
+        crud = requests.post(f"{server.url}/api/activities", json={"message": "Kept", "ttl": "1-day"}, timeout=10).json()
+    with Gunicorn(env, workers=1) as server:
+        assert requests.get(f"{server.url}/api/activities/home", timeout=10).json()[0] == crud
+
+
 def test_a_configured_user_who_is_not_seeded_can_post(make_app, database_url):
     client = make_app({"DATABASE_URL": database_url, "CRUDDUR_USER_HANDLE": "quark"}).test_client()
     crud = client.post("/api/activities", json={"message": "Rule of Acquisition #1", "ttl": "1-day"}).get_json()
