@@ -17,9 +17,9 @@ class CreateReply:
         reply = validate(CreateReplyBody, body)
         now = datetime.now(timezone.utc)
         with store.writing() as connection:
-            crud = find_activity(connection, activity_uuid, now)
+            find_activity(connection, activity_uuid, now)  # 404 for an unknown or expired crud
             author = queries.ensure_user(connection, user_handle, now)
-            row = {"uuid": uuid.uuid4(), "activity_uuid": uuid.UUID(crud["uuid"]), "user_uuid": author.uuid,
+            row = {"uuid": uuid.uuid4(), "activity_uuid": uuid.UUID(activity_uuid), "user_uuid": author.uuid,
                    "message": reply.message, "created_at": now}
             connection.execute(insert(replies).values(row))
         return queries.reply_dict({**row, "handle": author.handle, "display_name": author.display_name})
