@@ -17,7 +17,7 @@ from cruddur.config import Settings
 from cruddur.observability import TELEMETRY
 from cruddur.store import database_url as store_url, make_engine
 from cruddur.store.schema import activities, replies, users
-from tests.conftest import FRONTEND
+from tests.conftest import FRONTEND, need_postgres
 from tests.processes import BACKEND_DIR, Gunicorn
 
 TAILOR = "248959df-3079-4947-b847-9e0892d1bab4"
@@ -248,3 +248,11 @@ def test_the_databases_password_is_never_logged_or_shown(make_app, capfd):
     output = capfd.readouterr().out
     assert f"store: postgresql+psycopg://cruddur:***@127.0.0.1:{port}/cruddur" in output
     assert password not in output and password not in repr(app.extensions["cruddur.settings"])
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_missing_postgresql_fails_under_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    monkeypatch.setattr("tests.peers.postgres.BIN_DIRS", [])
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="PostgreSQL's server is missing"):
+        need_postgres()
