@@ -30,7 +30,11 @@ def post_worker_init(worker):
 def worker_exit(server, worker):
     """Flushes telemetry as soon as the worker has served its last request, within graceful_timeout."""
     from cruddur.observability import TELEMETRY
+    from cruddur.store import EXTENSION as STORE
 
     app = getattr(worker, "wsgi", None)
     if app is not None and TELEMETRY in getattr(app, "extensions", {}):
         app.extensions[TELEMETRY].shutdown()
+    # Closes this worker's pooled connections, so PostgreSQL frees their slots at once.
+    if app is not None and STORE in getattr(app, "extensions", {}):
+        app.extensions[STORE].dispose()

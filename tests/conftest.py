@@ -1,10 +1,13 @@
 import json
+import os
 
 import pytest
 
 from cruddur import create_app
 from cruddur.observability import TELEMETRY
+from cruddur.store import EXTENSION as STORE
 from tests.peers.cloudwatch import REGION, MotoServer
+from tests.peers.postgres import PostgresServer, binaries
 from tests.processes import Gunicorn
 
 FRONTEND = "http://localhost:3000"
@@ -13,13 +16,16 @@ AWS_SECRET = "cruddur-test-secret-0f3b9c"
 
 
 @pytest.fixture
-def make_app(monkeypatch):
+def make_app(monkeypatch, tmp_path):
     """Build apps from the environment with `env` on top, as a process would be started with
-    it (the SDKs read it themselves); flush and stop their telemetry after the test."""
+    it (the SDKs read it themselves), each with a fresh SQLite file unless `env` names a
+    DATABASE_URL; after the test, close their pools and flush and stop their telemetry."""
     apps = []
 
     def make(env=None):
-        for name, value in {"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, **(env or {})}.items():
+        database = f"sqlite:///{tmp_path / f'cruddur-{len(apps)}.db'}"
+        for name, value in {"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, "DATABASE_URL": database,
+                            **(env or {})}.items():
             monkeypatch.setenv(name, value)
         app = create_app()
         apps.append(app)
@@ -27,6 +33,7 @@ def make_app(monkeypatch):
 
     yield make
     for app in apps:
+        app.extensions[STORE].dispose()
         app.extensions[TELEMETRY].shutdown()
 
 
@@ -80,3 +87,27 @@ def aws_env(monkeypatch, tmp_path, moto):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.url)
     return monkeypatch
+
+
+def need_postgres() -> None:
+    """In CI a missing PostgreSQL fails the run; on a developer's machine its tests skip."""
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's server is missing, and CI must run its tests", pytrace=False)
+        pytest.skip("PostgreSQL's server is missing (`make test` installs Debian's postgresql)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server for the session; each test takes a fresh database."""
+    need_postgres()
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty store of each kind: a temporary SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_server").fresh_database()

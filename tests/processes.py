@@ -22,15 +22,20 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """`gunicorn app:app` (or `command`) from backend-flask/ (or `cwd`), with this venv first on PATH and `env` on top."""
+    """`gunicorn app:app` (or `command`) from backend-flask/ (or `cwd`), with this venv first on PATH and `env` on top.
+
+    Each server has a SQLite file of its own, removed with it, unless `env` names a DATABASE_URL.
+    """
 
     def __init__(self, env: dict[str, str] | None = None, workers: int = 2, command: list[str] | None = None,
                  cwd: Path = BACKEND_DIR):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         venv_bin = str(Path(sys.executable).parent)
+        self.database_dir = tempfile.TemporaryDirectory(prefix="cruddur-db-")
         self.env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-                    "PORT": str(self.port), "FLASK_RUN_PORT": str(self.port), "WEB_CONCURRENCY": str(workers), **(env or {})}
+                    "PORT": str(self.port), "FLASK_RUN_PORT": str(self.port), "WEB_CONCURRENCY": str(workers),
+                    "DATABASE_URL": f"sqlite:///{self.database_dir.name}/cruddur.db", **(env or {})}
         self.command = command or ["gunicorn", "app:app"]
         self.workers = workers if self.command[0] == "gunicorn" else 1
         self.cwd = cwd
@@ -82,6 +87,7 @@ class Gunicorn:
                 raise
         output = self.read_output()
         self.log.close()
+        self.database_dir.cleanup()
         return output
 
     def __enter__(self) -> Gunicorn:

@@ -116,12 +116,13 @@ def test_cloudwatch_down_throughout_never_hangs_the_shutdown(make_app, aws_env, 
     started = time.monotonic()
     app.extensions[TELEMETRY].shutdown(timeout_s=3)
     assert time.monotonic() - started < 4
-    # Lines that could not be delivered are counted, not dropped silently, two per request.
+    # Lines that could not be delivered are counted, not dropped silently, two per request, and
+    # the store's line that it seeded the new database.
     # A failed batch is told too, once a minute in the whole process.
     warnings = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines() if '"WARNING"' in line]
-    assert warnings[-1] == (f"cloudwatch: 6 of 6 log lines not delivered to {GROUP} (0 dropped from a full queue, "
+    assert warnings[-1] == (f"cloudwatch: 7 of 7 log lines not delivered to {GROUP} (0 dropped from a full queue, "
                             "the rest failed or unsent at exit)")
-    assert warnings[:-1] in ([], [f"cloudwatch: 6 log lines not delivered to {GROUP}: Could not connect to the "
+    assert warnings[:-1] in ([], [f"cloudwatch: 7 log lines not delivered to {GROUP}: Could not connect to the "
                                   f'endpoint URL: "{os.environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"]}/"'])
 
 
@@ -144,3 +145,12 @@ def test_gunicorn_workers_ship_every_access_line_and_sigterm_flushes_them(aws_en
     assert "Warning" not in output
     assert SECRET not in output
     assert not any(SECRET in event["message"] for event in moto.events(GROUP))
+
+
+def test_a_failing_query_is_an_error_line_with_the_trace_id(make_app, aws_env, moto):
+    app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP, "DATABASE_URL": f"postgresql://cruddur@127.0.0.1:{free_port()}/x"})
+    response = app.test_client().get(HOME)
+    assert response.status_code == 503
+    app.extensions[TELEMETRY].shutdown()
+    (line,) = [line for line in moto.lines(GROUP) if line["level"] == "ERROR"]
+    assert line["message"].startswith("database unavailable:") and line["trace_id"] == response.headers["X-Trace-Id"]

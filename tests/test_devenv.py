@@ -308,6 +308,7 @@ def test_backends_compose_command_serves_an_edit_without_a_restart(tmp_path):
 def test_backend_with_composes_environment_and_no_accounts_serves_and_passes_its_healthcheck():
     env = service_env("backend-flask", {})
     del env["PORT"]  # Gunicorn picks a free port
+    del env["DATABASE_URL"]  # compose's db is not here: Gunicorn's own SQLite file wins over CONNECTION_URL
     with Gunicorn(env=env) as server:
         assert requests.get(f"{server.url}/api/activities/home", timeout=5).status_code == 200
         integrations = requests.get(f"{server.url}/api/health", timeout=5).json()["integrations"]

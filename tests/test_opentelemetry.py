@@ -32,6 +32,11 @@ def traced_app(receiver, make_app):
     })
 
 
+def served(count):
+    """Waits for `count` requests' SERVER spans: each ends after its children (DB spans, ...)."""
+    return lambda spans: sum(span["kind"] == "SERVER" for span in spans) >= count
+
+
 def by_name(spans, name):
     matching = [span for span in spans if span["name"] == name]
     assert len(matching) == 1, [span["name"] for span in spans]
@@ -41,7 +46,7 @@ def by_name(spans, name):
 def test_home_request_exports_server_span_and_custom_child(traced_app, receiver):
     response = traced_app.test_client().get("/api/activities/home")
     assert response.status_code == 200
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(1))
 
     server = by_name(spans, "GET /api/activities/home")
     assert server["kind"] == "SERVER"
@@ -70,7 +75,7 @@ def test_user_and_feed_spans_carry_app_attributes(traced_app, receiver):
     client = traced_app.test_client()
     client.get("/api/activities/@worf")
     client.get("/api/messages/@worf")
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(2))
     user = by_name(spans, "GET /api/activities/@<handle>")
     assert user["attributes"]["http.route"] == "/api/activities/@<handle>"
     assert (user["attributes"]["app.user_handle"], user["attributes"]["app.result_length"]) == ("worf", 1)
@@ -81,7 +86,7 @@ def test_user_and_feed_spans_carry_app_attributes(traced_app, receiver):
 def test_incoming_traceparent_continues_the_callers_trace(traced_app, receiver):
     response = traced_app.test_client().get("/api/activities/home", headers={"traceparent": TRACEPARENT})
     assert response.headers["X-Trace-Id"] == TRACEPARENT_TRACE
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(1))
     server = by_name(spans, "GET /api/activities/home")
     assert (server["trace_id"], server["parent_span_id"]) == (TRACEPARENT_TRACE, "00f067aa0ba902b7")
 
@@ -101,8 +106,8 @@ def test_outgoing_requests_call_is_a_client_span(traced_app, receiver):
 
         traced_app.add_url_rule("/api/test/call-out", view_func=call_out)
         assert traced_app.test_client().get("/api/test/call-out").status_code == 200
-    spans = receiver.wait_for(lambda spans: any(s["kind"] == "CLIENT" for s in spans) and len(spans) >= 2)
-    client_span = next(s for s in spans if s["kind"] == "CLIENT")
+    spans = receiver.wait_for(served(1))
+    client_span = next(s for s in spans if s["kind"] == "CLIENT" and s["name"] == "GET")
     server = by_name(spans, "GET /api/test/call-out")
     assert client_span["name"] == "GET"
     assert (client_span["trace_id"], client_span["parent_span_id"]) == (server["trace_id"], server["span_id"])
@@ -112,15 +117,17 @@ def test_outgoing_requests_call_is_a_client_span(traced_app, receiver):
 def test_health_is_not_traced(traced_app, receiver):
     client = traced_app.test_client()
     client.get("/api/health")
-    client.get("/api/activities/notifications")
-    spans = receiver.wait_for(lambda spans: len(spans) >= 1)
-    assert [s["name"] for s in spans] == ["GET /api/activities/notifications"]
+    notifications = client.get("/api/activities/notifications").headers["X-Trace-Id"]
+    spans = receiver.wait_for(served(1))
+    # The notifications' queries are its CLIENT spans; health has none.
+    assert [s["name"] for s in spans if s["kind"] != "CLIENT"] == ["GET /api/activities/notifications"]
+    assert {s["trace_id"] for s in spans} == {notifications}
 
 
 def test_huge_search_term_does_not_make_a_huge_span(traced_app, receiver):
     traced_app.test_client().get("/api/activities/search", query_string={"term": "x" * 200})
     traced_app.test_client().get("/api/activities/search", query_string={"term": "y" * 100_000})
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
+    spans = receiver.wait_for(served(2))
     for span in spans:
         assert all(len(str(value)) <= 1024 for value in span["attributes"].values())
 
@@ -129,7 +136,9 @@ def test_console_prints_one_line_per_span_by_default(make_app, capfd):
     app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_BSP_SCHEDULE_DELAY": "50"})
     trace_id = app.test_client().get("/api/activities/home").headers["X-Trace-Id"]
     app.extensions["cruddur.telemetry"].shutdown()
-    span_lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("span ")]
+    # The home feed's queries print their CLIENT spans too (tests/test_store_tracing.py).
+    span_lines = [line for line in capfd.readouterr().out.splitlines()
+                  if line.startswith("span ") and "kind=CLIENT" not in line]
     assert len(span_lines) == 2
     assert any(line.startswith("span GET /api/activities/home kind=SERVER") for line in span_lines)
     assert any(line.startswith("span home-activites-mock-data kind=INTERNAL") for line in span_lines)
@@ -165,7 +174,7 @@ def test_signal_specific_variables_win_over_the_generic_ones(receiver, make_app)
         "OTEL_BSP_SCHEDULE_DELAY": "50",
     })
     app.test_client().get("/api/activities/home")
-    receiver.wait_for(lambda spans: len(spans) >= 2)
+    receiver.wait_for(served(1))
     assert {r["headers"]["x-honeycomb-team"] for r in receiver.requests} == {HONEYCOMB_KEY}
     assert {r["headers"].get("content-encoding") for r in receiver.requests} == {"gzip"}
 
@@ -173,7 +182,7 @@ def test_signal_specific_variables_win_over_the_generic_ones(receiver, make_app)
 def test_the_traces_endpoint_alone_turns_otlp_on(receiver, make_app):
     app = make_app({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces", "OTEL_BSP_SCHEDULE_DELAY": "50"})
     app.test_client().get("/api/activities/home")
-    assert receiver.wait_for(lambda spans: len(spans) >= 2)
+    assert receiver.wait_for(served(1))
 
 
 def test_batch_processor_reads_its_own_variables(receiver, make_app):
@@ -182,7 +191,7 @@ def test_batch_processor_reads_its_own_variables(receiver, make_app):
     client = app.test_client()
     for _ in range(2):
         client.get("/api/activities/home")
-    receiver.wait_for(lambda spans: len(spans) >= 4)
+    receiver.wait_for(served(2))
     assert {r["span_count"] for r in receiver.requests} == {1}
 
 
@@ -238,7 +247,7 @@ def test_a_malformed_value_is_one_clear_line_and_the_app_still_serves(receiver, 
 def test_spans_carry_the_stable_http_attributes_with_the_query_redacted(traced_app, receiver):
     traced_app.test_client().get("/api/activities/search?term=cloud&api_token=s3cr3t",
                                  headers={"User-Agent": "cruddur-test"})
-    server = by_name(receiver.wait_for(lambda spans: len(spans) >= 1), "GET /api/activities/search")
+    server = by_name(receiver.wait_for(served(1)), "GET /api/activities/search")
     attributes = server["attributes"]
     assert {name: attributes[name] for name in (
         "http.request.method", "url.path", "url.query", "url.scheme", "http.response.status_code", "http.route",
@@ -256,8 +265,9 @@ def test_a_query_that_mentions_the_health_path_is_traced(traced_app, receiver):
     assert "X-Trace-Id" not in client.get("/api/health?probe=1").headers
     response = client.get("/api/activities/home?x=/api/health")
     assert response.headers["X-Trace-Id"]
-    spans = receiver.wait_for(lambda spans: len(spans) >= 2)
-    assert {s["name"] for s in spans} == {"GET /api/activities/home", "home-activites-mock-data"}
+    spans = receiver.wait_for(served(1))
+    assert {s["name"] for s in spans if s["kind"] != "CLIENT"} == {"GET /api/activities/home", "home-activites-mock-data"}
+    assert {s["trace_id"] for s in spans} == {response.headers["X-Trace-Id"]}
 
 
 def test_a_second_app_in_the_process_instruments_without_warnings(make_app, caplog):
@@ -354,6 +364,8 @@ def test_otel_python_flask_excluded_urls_replaces_the_health_check_default(recei
                     "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "activities/notifications"})
     client = app.test_client()
     assert "X-Trace-Id" not in client.get("/api/activities/notifications").headers
-    assert client.get("/api/health").headers["X-Trace-Id"]
-    spans = receiver.wait_for(lambda spans: len(spans) >= 1)
-    assert [s["name"] for s in spans] == ["GET /api/health"]
+    health = client.get("/api/health").headers["X-Trace-Id"]
+    spans = receiver.wait_for(served(1))
+    assert [s["name"] for s in spans if s["kind"] == "SERVER"] == ["GET /api/health"]
+    # The excluded request's queries make no traces of their own.
+    assert {s["trace_id"] for s in spans} == {health}

@@ -11,7 +11,7 @@ from cruddur.observability import rollbar as rollbar_integration
 from cruddur.routes import rollbar as rollbar_route
 from tests.conftest import startup_detail
 from tests.peers.rollbar import RollbarStandIn
-from tests.processes import Gunicorn
+from tests.processes import Gunicorn, free_port
 
 TOKEN = "rollbar-test-token-7d41c2"
 ENVIRONMENT = "cruddur-tests"
@@ -184,7 +184,7 @@ def test_a_hanging_rollbar_slows_neither_the_request_nor_the_shutdown(make_rollb
     started = time.monotonic()
     app.extensions[TELEMETRY].shutdown(timeout_s=1)
     assert time.monotonic() - started < 2
-    assert "rollbar: 1 of 1 items not delivered (0 dropped from a full queue, 1 unsent after 1s at exit)" in capsys.readouterr().out
+    assert "rollbar: 1 of 1 items not delivered (0 failed, 0 dropped from a full queue, 1 unsent after 1s at exit)" in capsys.readouterr().out
 
 
 @pytest.mark.live
@@ -231,5 +231,16 @@ def test_items_wait_in_a_bounded_queue_on_one_thread_and_the_oldest_are_dropped(
     stand_in.wait_for(1)
     app.extensions[TELEMETRY].shutdown(timeout_s=1)
     # One item is held at the stand-in; of the nine after it, the oldest six made room for the last three.
-    assert ("rollbar: 10 of 10 items not delivered (6 dropped from a full queue, 4 unsent after 1s at exit)"
+    assert ("rollbar: 10 of 10 items not delivered (0 failed, 6 dropped from a full queue, 4 unsent after 1s at exit)"
             in capsys.readouterr().out)
+
+
+def test_a_database_that_is_down_is_a_503_and_an_item_with_the_trace_id(make_rollbar_app, stand_in):
+    app = make_rollbar_app(DATABASE_URL=f"postgresql://cruddur@127.0.0.1:{free_port()}/cruddur")  # refused
+    response = app.test_client().get("/api/activities/home")
+    assert (response.status_code, response.get_json()) == (503, ["database_unavailable"])
+    flush(app)
+    (item,) = stand_in.items()
+    assert item["data"]["level"] == "error" and item["data"]["custom"]["trace_id"] == response.headers["X-Trace-Id"]
+    (outer, *causes) = item["data"]["body"]["trace_chain"]  # SQLAlchemy's error, then the driver's
+    assert outer["exception"]["class"] == "OperationalError" and causes

@@ -163,3 +163,17 @@ def test_health_checks_are_not_sent(xray_app, daemon):
     client.get("/api/activities/home")
     (segment,) = daemon.wait_for(lambda segments: len(segments) == 1)
     assert segment["http"]["request"]["url"].endswith("/api/activities/home")
+
+
+def test_each_postgresql_query_is_an_sql_subsegment_without_values(make_xray_app, daemon,
+                                                                               postgres_server):
+    url = postgres_server.fresh_database()
+    client = make_xray_app(DATABASE_URL=url).test_client()
+    client.get("/api/activities/home")  # migrates and seeds the new database
+    daemon.wait_for(lambda segments: len(segments) == 1)
+    client.get("/api/activities/@worf")
+    segment = daemon.wait_for(lambda segments: len(segments) == 2)[-1]
+    queries = [entity for entity in walk(segment) if "sql" in entity]
+    assert queries and all(entity["namespace"] == "remote" and entity["name"] for entity in queries)
+    assert {entity["sql"]["database_type"] for entity in queries} == {"postgresql"}
+    assert "'worf'" not in json.dumps(segment), "bound parameters, never the values"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from flask import Flask
 from flask_cors import CORS
 
-from cruddur import observability
+from cruddur import observability, store
 from cruddur.config import load_settings
 from cruddur.errors import register_error_handlers
 from cruddur.routes import activities, health, messages, rollbar
@@ -32,6 +32,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.extensions["cruddur.settings"] = settings
 
     observability.init_app(app, settings)
+    store.init_app(app, settings)  # after observability: its queries are traced by the app's provider
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}},
          methods=CORS_METHODS, allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSE_HEADERS,
          max_age=CORS_MAX_AGE)

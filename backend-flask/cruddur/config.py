@@ -27,6 +27,8 @@ class Settings:
     backend_url: str | None = None
     current_user_handle: str = "andrewbrown"
     max_content_length: int = 1024 * 1024
+    # The store: SQLite in the instance folder when unset. Out of repr(): it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
 
     # OpenTelemetry's variables are read by its SDK; these few only choose Cruddur's defaults
     # and its start-up line.
@@ -65,6 +67,7 @@ class Settings:
             frontend_url=text("FRONTEND_URL"),
             backend_url=text("BACKEND_URL"),
             current_user_handle=handle,
+            database_url=text("DATABASE_URL") or text("CONNECTION_URL"),  # the bootcamp's name, as an alias
             otel_sdk_disabled=(text("OTEL_SDK_DISABLED") or "").lower() == "true",
             otel_traces_exporter=text("OTEL_TRACES_EXPORTER"),
             # The signal's own variable wins, as the SDK's exporter does it.

@@ -5,9 +5,16 @@ error (404, 405, 413, ...) answers in that same shape.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import logging
+
+from flask import Flask, current_app, jsonify
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from cruddur.observability import rollbar
+from cruddur.store import UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -64,6 +71,20 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
         return error_response(exc.status, exc.codes)
+
+    def handle_database_unavailable(exc: Exception):
+        # Down, refusing, hung past the timeouts, or locked: the client may retry, and the
+        # pool reconnects by itself once the database is back.
+        # The driver's first line says which: refused, timed out, canceled, locked.
+        logger.error("database unavailable: %s", str(exc).partition("\n")[0], exc_info=exc)
+        # Handled, so Flask sends no got_request_exception: an outage is still worth an item.
+        reporter = rollbar.reporter()
+        if reporter is not None:
+            reporter.report_exception(current_app, exc)
+        return error_response(503, ["database_unavailable"])
+
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, handle_database_unavailable)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

@@ -23,11 +23,27 @@ SEARCH_TERM_MAX_CHARS = 280
 HANDLE_MAX_CHARS = 64
 
 
+def storable(value: str) -> bool:
+    """PostgreSQL's text cannot hold NUL, and no database a lone surrogate (it is not UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def _storable(value: str) -> str:
+    if not storable(value):
+        raise ValueError("holds NUL or a lone surrogate, which no store keeps")
+    return value
+
+
 def text(max_length: int):
     # The limit counts the characters as sent, as the spec's maxLength does; the blanks
-    # around them are trimmed after, and what is left must not be empty.
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(str.strip),
-                     StringConstraints(min_length=1)]
+    # around them are trimmed after, and what is left must not be empty. The same text is
+    # refused by every store, so SQLite and PostgreSQL answer alike.
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_storable),
+                     AfterValidator(str.strip), StringConstraints(min_length=1)]
 
 
 class Body(BaseModel):

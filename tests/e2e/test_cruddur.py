@@ -17,7 +17,8 @@ from tests.e2e.conftest import PLANTED_SECRET
 pytestmark = pytest.mark.e2e
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-home.png"
-REFERENCE_CRUDS = ["Cloud is very fun!", "I am out of prune juice", "My dear doctor, I am just simple tailor"]
+# Newest first. The session shares one store, so cruds posted by earlier tests come above them.
+REFERENCE_CRUDS = ["My dear doctor, I am just simple tailor", "Cloud is very fun!", "I am out of prune juice"]
 
 
 def crud(page: Page, author: str, message: str):
@@ -28,6 +29,12 @@ def crud(page: Page, author: str, message: str):
 
 def top_level_messages(page: Page):
     return page.get_by_role("list", name="Home feed").locator(":scope > li > article > .message")
+
+
+def loaded_feed(page: Page) -> list[str]:
+    """The home feed's messages, once it has loaded: the oldest reference crud is always last."""
+    expect(top_level_messages(page).last).to_have_text(REFERENCE_CRUDS[-1])
+    return top_level_messages(page).all_inner_texts()
 
 
 def test_home_feed_shows_the_reference_cruds(page, tmp_path):
@@ -45,7 +52,7 @@ def test_home_feed_shows_the_reference_cruds(page, tmp_path):
 def test_posting_a_crud_puts_it_at_the_top(page):
     message = f"Posted from Chromium {uuid.uuid4().hex[:8]}"
     page.goto("/")
-    expect(top_level_messages(page)).to_have_count(3)
+    before = loaded_feed(page)
 
     page.get_by_role("button", name="Crud", exact=True).click()
     box = page.get_by_label("What would you like to say?")
@@ -58,17 +65,21 @@ def test_posting_a_crud_puts_it_at_the_top(page):
 
     assert posted.value.status == 200
     assert posted.value.request.post_data_json == {"message": message, "ttl": "1-hour"}
-    expect(top_level_messages(page)).to_have_text([message, *REFERENCE_CRUDS])
+    expect(top_level_messages(page)).to_have_text([message, *before])
     expect(crud(page, "Andrew Brown", message).locator(".expires")).to_have_text("expires in 1h")
+    # Stored: a reload shows it again.
+    page.reload()
+    expect(top_level_messages(page)).to_have_text([message, *before])
 
 
 def test_a_blank_crud_shows_the_backends_reasons(page):
     page.goto("/")
+    before = loaded_feed(page)
     page.get_by_role("button", name="Crud", exact=True).click()
     page.get_by_role("button", name="Post crud").click()
 
     expect(page.locator("#crud-message-errors")).to_have_text("Write a message first.")
-    expect(top_level_messages(page)).to_have_count(3)
+    expect(top_level_messages(page)).to_have_text(before)
 
 
 def test_a_reply_appears_under_its_crud(page):
@@ -82,6 +93,8 @@ def test_a_reply_appears_under_its_crud(page):
 
     expect(prune.get_by_role("list", name="Replies to @worf")).to_contain_text("Have you tried the replicator?")
     expect(prune.locator(":scope > .counts")).to_contain_text("1 reply")
+    page.reload()
+    expect(prune.get_by_role("list", name="Replies to @worf")).to_contain_text("Have you tried the replicator?")
 
 
 def test_a_user_page_and_a_conversation_load(page):
@@ -113,7 +126,7 @@ def test_an_unreachable_backend_shows_one_banner(page, backend):
     page.unroute(f"{backend.url}/**")
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_role("alert")).to_have_count(0)
-    expect(top_level_messages(page)).to_have_count(3)
+    loaded_feed(page)
 
 
 def test_an_answer_that_is_not_json_shows_what_went_wrong_and_a_retry(page, backend):
@@ -160,7 +173,7 @@ def test_repeated_navigation_sends_at_most_one_preflight_per_url(page, backend):
 
 def test_one_trace_holds_the_browser_fetch_and_the_backend_request(page, otlp):
     page.goto("/")
-    expect(top_level_messages(page)).to_have_count(3)
+    loaded_feed(page)
 
     def home_pair(spans):
         fetches = {s["span_id"]: s for s in spans if s["service_name"] == "frontend-react-js" and s["kind"] == "CLIENT"

@@ -93,6 +93,7 @@ class OtlpReceiver:
                         "name": span["name"],
                         "kind": KINDS[kind] if isinstance(kind, int) else kind.removeprefix("SPAN_KIND_"),
                         "attributes": _attributes(span.get("attributes")),
+                        "duration_s": (int(span.get("endTimeUnixNano", 0)) - int(span.get("startTimeUnixNano", 0))) / 1e9,
                         "service_name": resource.get("service.name"),
                         "resource": resource,
                         "scope": scope_spans.get("scope", {}).get("name"),

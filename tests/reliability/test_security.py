@@ -69,7 +69,7 @@ def test_no_secret_leaks_from_any_route_whatever_the_request_sends(peers, aws_en
         # Asks the instrumentation to record every header on spans: the sensitive ones must be redacted.
         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST": ".*",
         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE": ".*",
-        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_TRACES_EXPORTER": "otlp,console",
     }).start()
     try:
         responses = [requests.request(method, server.url + path, params={"term": "cloud", **QUERY_SECRETS},

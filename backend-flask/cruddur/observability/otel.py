@@ -9,6 +9,7 @@ HTTP conventions, the health check left out, and console spans when there is no 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -16,12 +17,13 @@ import os
 import sys
 import threading
 
-from flask import Flask, current_app, has_app_context, request
+from flask import Flask, current_app, g, has_app_context, request
 from opentelemetry import trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.propagate import set_global_textmap
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
@@ -173,11 +175,22 @@ def name_unrouted_span(span: trace.Span, environ: dict) -> None:
         span.update_name(span.name.split(" ", 1)[0])
 
 
-def redact_span_url() -> None:
-    """Secret query values out of the request span's URL, in the stable and the old names.
+def begin_untraced_request() -> None:
+    """A request left untraced (OTEL_PYTHON_FLASK_EXCLUDED_URLS) makes no spans for its queries
+    and calls either: with no request span above them, each would be a trace of its own."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        g.untraced = contextlib.ExitStack()
+        g.untraced.enter_context(suppress_instrumentation())
 
-    A before_request hook right after the instrumentation's own, which sets the URL
-    attributes after calling its request_hook."""
+
+def end_untraced_request(exception) -> None:
+    if "untraced" in g:
+        g.pop("untraced").close()
+
+
+def redact_span_url() -> None:
+    """Secret query values out of the request span's URL, in the stable and the old names
+    (the instrumentation sets them after calling its request_hook, so it cannot do this)."""
     span = trace.get_current_span()
     if request.query_string and span.is_recording():
         for name, redact in (("url.query", redact_query), ("http.target", redact_url), ("http.url", redact_url)):
@@ -201,7 +214,10 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider, request_hook=name_unrouted_span,
                                        excluded_urls=settings.otel_flask_excluded_urls or HEALTH_CHECK_URL,
                                        enable_commenter=False)
+    # Right after the instrumentation's own hooks, which set the request's span (and its URL).
+    app.before_request(begin_untraced_request)
     app.before_request(redact_span_url)
+    app.teardown_request(end_untraced_request)
 
     names, unknown = exporter_names(settings)
     problems = [f"OTEL_TRACES_EXPORTER: no exporter named {name!r} (use otlp, console or none)" for name in unknown]

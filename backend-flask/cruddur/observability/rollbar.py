@@ -28,14 +28,24 @@ QUEUE_CAPACITY = 100
 logger = logging.getLogger(__name__)
 
 
-class Reporter:
-    """Queues the items of one app and posts them, one after another, from its own thread."""
+class Reporter(logging.Filter):
+    """Queues the items of one app and posts them, one after another, from its own thread.
+
+    The SDK says nothing back about a post but logs one warning or error for each that
+    failed: as a filter on its logger, ahead of the rate limit, the reporter counts those.
+    """
 
     def __init__(self, settings: Settings):
+        super().__init__()
         self.settings = settings
         self.queue = BoundedQueue(QUEUE_CAPACITY)
-        self.reported = 0
+        self.reported = self.failed = 0
         self.thread = threading.Thread(target=self._post_queued, name="rollbar-sender", daemon=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING and threading.current_thread() is self.thread:
+            self.failed += 1
+        return True
 
     def report_message(self, message: str, level: str) -> None:
         import rollbar
@@ -63,12 +73,14 @@ class Reporter:
 
     def stop(self, timeout_s: float) -> None:
         finished_within(self.queue.join, timeout_s, "rollbar-flush")
+        logging.getLogger("rollbar").removeFilter(self)
         unsent = self.queue.unfinished_tasks
-        if self.queue.dropped or unsent:
-            logger.warning("rollbar: %d of %d items not delivered (%d dropped from a full queue, %d unsent after "
-                           "%ss at exit)", self.queue.dropped + unsent, self.reported, self.queue.dropped, unsent,
+        lost = self.failed + self.queue.dropped + unsent
+        if lost:
+            logger.warning("rollbar: %d of %d items not delivered (%d failed, %d dropped from a full queue, %d unsent "
+                           "after %ss at exit)", lost, self.reported, self.failed, self.queue.dropped, unsent,
                            timeout_s, extra={"fields": {"integration": "rollbar", "reported": self.reported,
-                                                        "not_delivered": self.queue.dropped + unsent}})
+                                                        "not_delivered": lost}})
 
 
 def queue_payload(payload: dict, **_) -> dict | bool:
@@ -141,6 +153,7 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     endpoint = _configure_sdk(settings)
     rate_limit("rollbar")  # one line a minute while Rollbar is away, not one per item
     app.extensions[EXTENSION] = rollbar_reporter = Reporter(settings)
+    logging.getLogger("rollbar").filters.insert(0, rollbar_reporter)
     got_request_exception.connect(rollbar_reporter.report_exception, app)
     telemetry.on_start(rollbar_reporter.thread.start)
     telemetry.on_shutdown(rollbar_reporter.stop)

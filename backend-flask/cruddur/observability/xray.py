@@ -98,7 +98,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
     if settings.otel_sdk_disabled:
         return Status(False, "OTEL_SDK_DISABLED is true, and segments are rooted in OpenTelemetry's trace")
 
-    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.core import patch, xray_recorder
     from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
 
     try:
@@ -119,6 +119,11 @@ def init_app(app: Flask, settings: Settings) -> Status:
         plugins=(),
     )
     app.extensions[EXTENSION] = xray_recorder
+    # The SDK's SQL subsegment per statement (SQLAlchemy Core), patched once per process. It
+    # names each after the database's host: a SQLite file has none, and X-Ray refuses a
+    # subsegment without a name, so SQLite's statements are in the OpenTelemetry spans only.
+    if (settings.database_url or "sqlite").partition(":")[0].startswith("postgres"):
+        patch(("sqlalchemy_core",))
 
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:

@@ -1,9 +1,13 @@
 import uuid
 from datetime import datetime, timezone
 
-from cruddur import data
+from sqlalchemy import insert
+
+from cruddur import store
 from cruddur.errors import validate
 from cruddur.schemas import TTL_DURATIONS, CreateActivityBody
+from cruddur.store import queries
+from cruddur.store.schema import activities
 
 
 class CreateActivity:
@@ -11,4 +15,11 @@ class CreateActivity:
     def run(user_handle: str, body: dict) -> dict:
         crud = validate(CreateActivityBody, body)
         now = datetime.now(timezone.utc)
-        return data.activity(str(uuid.uuid4()), user_handle, crud.message, now, now + TTL_DURATIONS[crud.ttl])
+        key = uuid.uuid4()
+        with store.writing() as connection:
+            author = queries.ensure_user(connection, user_handle, now)
+            connection.execute(insert(activities).values(
+                uuid=key, user_uuid=author.uuid, message=crud.message, ttl=crud.ttl,
+                created_at=now, expires_at=now + TTL_DURATIONS[crud.ttl]))
+            (created,) = queries.activities_where(connection, now, activities.c.uuid == key)
+        return created

@@ -1,17 +1,14 @@
-from datetime import datetime, timezone
-
 from opentelemetry import trace
 
-from cruddur import data
+from cruddur import store
+from cruddur.store import queries
 
 
 class MessageGroups:
     @staticmethod
     def run(user_handle: str) -> list[dict]:
-        groups = []
-        for handle, conversation in data.conversations(datetime.now(timezone.utc)).items():
-            latest = conversation["messages"][-1]
-            groups.append({"uuid": conversation["uuid"], **data.user(handle),
-                           "message": latest["message"], "created_at": latest["created_at"]})
+        with store.reading() as connection:
+            user = queries.find_user(connection, user_handle)
+            groups = queries.groups_of(connection, user.uuid) if user else []
         trace.get_current_span().set_attributes({"app.user_handle": user_handle, "app.result_length": len(groups)})
-        return sorted(groups, key=lambda group: group["created_at"], reverse=True)
+        return groups

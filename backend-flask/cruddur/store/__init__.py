@@ -1,0 +1,181 @@
+"""Cruddur's store: SQLite in the instance folder by default, PostgreSQL (or another SQLite
+file) by DATABASE_URL, through SQLAlchemy Core with one pooled engine per process.
+
+The engine is made on first use, so in gunicorn's workers after the fork, and disposed at
+worker exit. The first use also applies the migrations and seeds an empty database; while
+the database is unreachable that fails with a 503 and is tried again by the next request.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+import sqlalchemy
+from sqlalchemy import Connection, Engine, event, exc, func, select
+from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:  # config reads the seed's handles (data.py), which import the store's schema
+    from cruddur.config import Settings
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = "cruddur.store"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# The bounds that turn a down, refusing or hung database into a 503 within seconds.
+CONNECT_TIMEOUT_S = 3  # PostgreSQL: TCP connect plus start-up (libpq's minimum is 2)
+STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL: the server cancels a statement running longer
+POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
+BUSY_TIMEOUT_S = 3  # SQLite: waiting for another writer's lock
+# gunicorn runs 4 threads a worker; the overflow serves bursts of other threads (tests).
+POOL_SIZE, MAX_OVERFLOW = 4, 4
+# Any constant: the key of PostgreSQL's advisory lock that lets one process migrate at a time.
+MIGRATION_LOCK = 14_2026
+# Raised for a database that is down, refusing, hung or locked: the API answers 503.
+UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
+
+class StoreBusy(exc.TimeoutError):
+    """Another thread of this worker is still migrating, past the wait's bound."""
+
+
+def database_url(settings: Settings, instance_path: str) -> URL:
+    url = make_url(settings.database_url or f"sqlite:///{Path(instance_path) / 'cruddur.db'}")
+    # The bootcamp's postgresql:// (and Heroku-style postgres://) mean psycopg 3 here.
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def sqlite_connection(dbapi_connection, _record) -> None:
+    # WAL lets readers go on while a writer writes; foreign keys are off in SQLite unless asked.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@functools.cache
+def trace_statements() -> None:
+    """Once per process: every engine made from now on has a CLIENT span per statement, made
+    with the global tracer provider, which hands it to the app serving (observability/otel.py)."""
+    SQLAlchemyInstrumentor().instrument()
+
+
+def make_engine(url: URL, traced: bool) -> Engine:
+    if traced:
+        trace_statements()
+    # sqlalchemy.create_engine looked up at the call: the instrumentation wraps the module's.
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sqlalchemy.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, pool_size=POOL_SIZE,
+                               max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S)
+        event.listen(engine, "connect", sqlite_connection)
+        return engine
+    # pre_ping replaces the connections a restarted server has closed, so service comes back alone.
+    return sqlalchemy.create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S,
+                         pool_pre_ping=True, connect_args={
+                             "connect_timeout": CONNECT_TIMEOUT_S,
+                             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                         })
+
+
+def migrate(connection: Connection) -> None:
+    """Applies the migrations and seeds an empty database, in one transaction under a lock."""
+    from cruddur import data
+    from cruddur.store.schema import users
+
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+    else:
+        # SQLite: take the write lock now, so a second worker waits instead of racing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+    if connection.execute(select(func.count()).select_from(users)).scalar_one() == 0:
+        data.seed(connection, datetime.now(timezone.utc))
+        logger.info("store: seeded the week-2 reference data")
+
+
+class Store:
+    """The app's handle on its database: the engine, made on first use, and its lifecycle."""
+
+    def __init__(self, url: URL, traced: bool):
+        self.url, self.traced = url, traced
+        self._engine: Engine | None = None
+        self._migrated = False
+        self._failed_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None or not self._migrated:
+            asked = time.monotonic()
+            # Bounded: a thread behind one that waits on a hung database gives up too.
+            if not self._lock.acquire(timeout=CONNECT_TIMEOUT_S + 1):
+                raise StoreBusy("the store is still starting")
+            try:
+                # The attempt this thread waited for failed just now: its answer stands,
+                # rather than each waiting thread paying for a try of its own.
+                if self._failed_at > asked:
+                    raise StoreBusy("the store could not start: the database is unavailable")
+                self._start()
+            except BaseException:
+                self._failed_at = time.monotonic()
+                raise
+            finally:
+                self._lock.release()
+        return self._engine
+
+    def _start(self) -> None:
+        if self._engine is None:
+            self._engine = make_engine(self.url, self.traced)
+        if not self._migrated:
+            # Start-up work, not the request's: its statements stay out of the request's trace.
+            with suppress_instrumentation(), self._engine.begin() as connection:
+                migrate(connection)
+            self._migrated = True
+
+    def dispose(self) -> None:
+        """Closes the pool's connections (at worker exit, and after each test's app)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine, self._migrated = None, False
+
+
+def store() -> Store:
+    return current_app.extensions[EXTENSION]
+
+
+@contextmanager
+def reading() -> Iterator[Connection]:
+    with store().engine.connect() as connection:
+        yield connection
+
+
+@contextmanager
+def writing() -> Iterator[Connection]:
+    """A transaction: committed at the end of the block, rolled back on any error."""
+    with store().engine.begin() as connection:
+        yield connection
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    url = database_url(settings, app.instance_path)
+    app.extensions[EXTENSION] = Store(url, traced=not settings.otel_sdk_disabled)
+    logger.info("store: %s (connected, migrated and seeded on first use)", url.render_as_string(hide_password=True),
+                extra={"fields": {"database": url.get_backend_name()}})
