@@ -185,7 +185,7 @@ def test_xrays_rule_decides_for_xray_and_honeycomb_keeps_every_trace(make_app, x
 
 
 @pytest.mark.parametrize("env, reason", [
-    ({"XRAY_EXPORT": "udp"}, "XRAY_EXPORT is 'udp': use daemon or otlp"),
+    ({"XRAY_EXPORT": "udp"}, "XRAY_EXPORT is 'udp': use daemon, otlp or collector"),
     ({"XRAY_EXPORT": "daemon"}, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)"),
 ])
 def test_a_route_that_cannot_start_says_why_in_one_line(make_app, aws, capsys, env, reason):
@@ -321,3 +321,13 @@ def test_rotated_credentials_sign_the_next_export(make_app, aws, always_rule):
     assert peer.refused == []
     assert peer.verified[0] == first[0] and peer.verified[-1] == second[0]
     assert {span["name"] for span in peer.spans()} >= {"activities_home", "activities_notifications"}
+
+
+def test_health_checks_get_no_route_span(make_app, xray_endpoint, always_rule):
+    app = make_app(xray_env(always_rule))
+    client = app.test_client()
+    client.get("/api/health")
+    client.get("/api/activities/home")
+    app.extensions[TELEMETRY].shutdown()
+    assert {span["name"] for span in xray_endpoint.spans()} == {
+        "GET /api/activities/home", "activities_home", "home-activites-mock-data"}

@@ -5,7 +5,9 @@
   own patches find it. The SDK is imported only on this route: importing it opens a UDP socket.
 - `otlp`, AWS's route after the SDK's end of support (2027-02-25): the app's OpenTelemetry
   spans, with an INTERNAL span per route and `mock-data` as a span, signed with SigV4 to
-  X-Ray's OTLP endpoint.
+  X-Ray's OTLP endpoint;
+- `collector`: the same spans, exported once to the OpenTelemetry Collector, which signs and
+  sends them to X-Ray (otlphttp with sigv4auth) beside Honeycomb.
 
 Either way the trace id is the OpenTelemetry trace id (made X-Ray-compatible by AWS's id
 generator), so one id finds the request in Honeycomb and in X-Ray, and aws/json/xray.json's
@@ -28,7 +30,7 @@ from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
 from cruddur.observability.lifecycle import Status
 from cruddur.observability.logs import rate_limit
-from cruddur.observability.redact import clip
+from cruddur.observability.redact import clip, redact_url
 
 EXTENSION = "cruddur.xray_recorder"
 OTLP = "otlp"  # EXTENSION's value on the otlp route, where OpenTelemetry is the recorder
@@ -185,27 +187,17 @@ def xray_trace_header(incoming: str | None) -> str:
     return header
 
 
-def init_otlp(app: Flask, settings: Settings) -> Status:
-    """The otlp route: no X-Ray SDK, no daemon; the app's spans to X-Ray's OTLP endpoint."""
-    from opentelemetry.exporter.otlp.proto.http import Compression
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    endpoint = sigv4.otlp_endpoint("xray", "xray", "/v1/traces")
-    if isinstance(endpoint, str):
-        return Status(False, endpoint)
-    rule, rule_detail = sampling_rule(settings.xray_sampling_rule_file)
-    # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
-    exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
-                                compression=Compression.Gzip, session=endpoint.session)
-    otel.add_exporter(app, "xray", XRaySampling(exporter, rule))
+def capture_routes(app: Flask) -> None:
+    """What the journal's SDK records, as OpenTelemetry spans: a span per route and `mock-data`."""
     app.extensions[EXTENSION] = OTLP
 
     # After OpenTelemetry's hooks, so the route's span is a child of the request's; teardown
     # hooks run in reverse, so it ends first.
     @app.before_request
     def begin_route_span() -> None:
-        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was.
-        if request.endpoint:
+        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was;
+        # none for a request OpenTelemetry does not trace (the health check).
+        if request.endpoint and trace.get_current_span().is_recording():
             span = tracer.start_span(request.endpoint.rsplit(".", 1)[-1], kind=trace.SpanKind.INTERNAL)
             g.route_span = span, context.attach(trace.set_span_in_context(span))
 
@@ -223,6 +215,21 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
             context.detach(token)
             span.end()
 
+
+def init_otlp(app: Flask, settings: Settings) -> Status:
+    """The otlp route: no X-Ray SDK, no daemon; the app's spans to X-Ray's OTLP endpoint."""
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    endpoint = sigv4.otlp_endpoint("xray", "xray", "/v1/traces")
+    if isinstance(endpoint, str):
+        return Status(False, endpoint)
+    rule, rule_detail = sampling_rule(settings.xray_sampling_rule_file)
+    # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
+    exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
+                                compression=Compression.Gzip, session=endpoint.session)
+    otel.add_exporter(app, "xray", XRaySampling(exporter, rule))
+    capture_routes(app)
     return Status(True, f"spans over OTLP/HTTP to {endpoint.url} (SigV4, {endpoint.region}); "
                         f"sampled by {rule_detail}: {rule['fixed_target']} a second, then {rule['rate']:.0%}")
 
@@ -232,12 +239,18 @@ def init_app(app: Flask, settings: Settings) -> Status:
     if mode is None:
         return Status(False, "set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments, "
                              "or XRAY_EXPORT=otlp for X-Ray's OTLP endpoint")
-    if mode not in ("daemon", OTLP):
-        return Status(False, f"XRAY_EXPORT is {mode!r}: use daemon or otlp")
+    if mode not in ("daemon", OTLP, "collector"):
+        return Status(False, f"XRAY_EXPORT is {mode!r}: use daemon, otlp or collector")
     if settings.otel_sdk_disabled:
         return Status(False, "OTEL_SDK_DISABLED is true, and X-Ray's trace is OpenTelemetry's")
     if mode == OTLP:
         return init_otlp(app, settings)
+    if mode == "collector":
+        # The app exports once, to the collector (docker-compose.yml's aws-collector profile),
+        # which signs and sends to X-Ray beside Honeycomb.
+        capture_routes(app)
+        return Status(True, f"route spans for X-Ray through the OpenTelemetry Collector at "
+                            f"{redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}")
     if not settings.xray_daemon_address:
         return Status(False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)")
     if not settings.xray_sdk_enabled:
