@@ -120,8 +120,8 @@ def test_the_app_starts_and_serves_with_every_service_unreachable(stack):
 def test_sigterm_flushes_the_otlp_routes_within_the_deadline(stack, figures, fault):
     """X-Ray's and CloudWatch Logs' OTLP endpoints: what is buffered at SIGTERM arrives, and a
     hung endpoint costs at most the deadline, its loss counted."""
-    server = stack.gunicorn(**stack.otlp_routes(), OTEL_BSP_SCHEDULE_DELAY="60000",
-                            OTEL_BLRP_SCHEDULE_DELAY="60000").start()
+    server = stack.gunicorn(**{**stack.otlp_routes(), "OTEL_BSP_SCHEDULE_DELAY": "60000",
+                               "OTEL_BLRP_SCHEDULE_DELAY": "60000"}).start()
     for name in ("xray-otlp", "cloudwatch-otlp"):
         stack.fronts[name].set(fault)
     homes, reports = send(server)
