@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -194,14 +193,11 @@ def test_a_route_that_cannot_start_says_why_in_one_line(make_app, aws, capsys, e
     assert startup_detail(capsys.readouterr().out, "xray") == f"off: {reason}"
 
 
-def test_without_a_region_the_otlp_route_is_off_and_sends_nothing(make_app, xray_endpoint, always_rule, capsys):
-    xray_endpoint_env = os.environ.pop("AWS_DEFAULT_REGION")
-    try:
-        app = make_app(xray_env(always_rule))
-        assert app.test_client().get("/api/activities/home").status_code == 200
-        app.extensions[TELEMETRY].shutdown()
-    finally:
-        os.environ["AWS_DEFAULT_REGION"] = xray_endpoint_env
+def test_without_a_region_the_otlp_route_is_off_and_sends_nothing(make_app, aws, xray_endpoint, always_rule, capsys):
+    aws.delenv("AWS_DEFAULT_REGION")
+    app = make_app(xray_env(always_rule))
+    assert app.test_client().get("/api/activities/home").status_code == 200
+    app.extensions[TELEMETRY].shutdown()
     assert xray_endpoint.requests == []
     assert startup_detail(capsys.readouterr().out, "xray").startswith("off: no AWS region")
 

@@ -24,6 +24,7 @@ from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
 from cruddur.observability.lifecycle import Status, finished_within
 from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_limit
+from cruddur.observability.redact import redact_url
 
 # Lines show up in the console within seconds, a busy worker still makes one call per
 # interval rather than one per line, and a worker killed without a flush (SIGKILL) loses
@@ -241,7 +242,7 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
 
     telemetry.on_start(start)
     telemetry.on_shutdown(stop)
-    return Status(True, f"log group {group}, stream {stream} over OTLP/HTTP to {endpoint.url} (SigV4, {endpoint.region})")
+    return Status(True, f"log group {group}, stream {stream} over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region})")
 
 
 def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundHandler) -> Status:

@@ -230,7 +230,7 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
                                 compression=Compression.Gzip, session=endpoint.session)
     otel.add_exporter(app, "xray", XRaySampling(exporter, rule))
     capture_routes(app)
-    return Status(True, f"spans over OTLP/HTTP to {endpoint.url} (SigV4, {endpoint.region}); "
+    return Status(True, f"spans over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region}); "
                         f"sampled by {rule_detail}: {rule['fixed_target']} a second, then {rule['rate']:.0%}")
 
 
