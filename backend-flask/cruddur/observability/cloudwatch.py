@@ -139,12 +139,13 @@ class OtlpCounts:
 
     def answered(self, response, **_) -> None:
         """requests' response hook on the signed session, on the exporting thread."""
+        from google.protobuf.message import DecodeError
         from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
         if response.status_code == 200 and response.content:
             try:
                 partial = ExportLogsServiceResponse.FromString(response.content).partial_success
-            except ValueError:  # DecodeError: not the protobuf answer this route asked for
+            except DecodeError:  # not the protobuf answer this route asked for: nothing to count
                 return
             if partial.rejected_log_records:
                 self.rejected += partial.rejected_log_records
