@@ -26,6 +26,9 @@ VENV_BIN = Path(sys.executable).parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
 COLLECTOR_CONFIG = yaml.safe_load((ROOT / "otel-collector" / "config.yaml").read_text())
+# XRAY_EXPORT=collector's: the backend's spans to X-Ray (signed) and Honeycomb.
+AWS_COLLECTOR_CONFIG = yaml.safe_load((ROOT / "otel-collector" / "aws.yaml").read_text())
+COLLECTORS = {"otel-collector": ("config.yaml", COLLECTOR_CONFIG), "otel-collector-aws": ("aws.yaml", AWS_COLLECTOR_CONFIG)}
 PUBLIC_PORTS = {3000, 4567, 2000, 4318}
 
 # What a developer with every account would export, each value plainly fake.
@@ -114,6 +117,7 @@ def test_every_variable_the_backend_gets_is_in_the_readme():
 # OpenTelemetry's own variables are read by its SDK (README: "Configuration").
 READ_BY_OPENTELEMETRY = ("OTEL_SERVICE_NAME", "OTEL_BSP_")
 READ_BY_BOTO3 = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"}
+# OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is read by config.py too (its start-up line), by name.
 
 
 def test_every_backend_variable_is_read_by_the_backend():
@@ -132,9 +136,12 @@ def test_every_front_end_variable_is_read_by_the_front_end():
     assert not unread
 
 
-def test_collector_gets_exactly_the_variables_its_config_reads():
-    config_text = (ROOT / "otel-collector" / "config.yaml").read_text()
-    assert set(SERVICES["otel-collector"]["environment"]) == set(re.findall(r"\$\{env:(\w+)\}", config_text))
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_collector_gets_exactly_the_variables_its_config_reads(collector):
+    config_text = (ROOT / "otel-collector" / COLLECTORS[collector][0]).read_text()
+    # The keys are read by sigv4auth's AWS SDK credential chain, not by the config.
+    read_by_the_aws_sdk = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert set(SERVICES[collector]["environment"]) - read_by_the_aws_sdk == set(re.findall(r"\$\{env:(\w+)\}", config_text))
 
 
 def test_xray_daemon_gets_its_region_and_credentials_from_the_shell():
@@ -218,7 +225,7 @@ def test_without_accounts_compose_starts_only_what_can_run(machine):
     """The X-Ray daemon exits without a region, and the collector has nowhere to send."""
     started = started_services(compose_env_output(machine))
     assert {"backend-flask", "frontend-react-js"} <= started
-    assert "xray-daemon" not in started and "otel-collector" not in started
+    assert not started & {"xray-daemon", "otel-collector", "otel-collector-aws"}
 
 
 @pytest.mark.parametrize("accounts, extra", [
@@ -329,14 +336,18 @@ def test_collector_receives_the_browsers_spans_with_cors_for_the_front_end():
     assert "4318:4318" in SERVICES["otel-collector"]["ports"]
 
 
-def pipeline_components(kind: str) -> set[str]:
+def pipeline_components(kind: str, config: dict = COLLECTOR_CONFIG) -> set[str]:
     """The receivers, processors or exporters that some pipeline uses."""
-    return {name for pipeline in COLLECTOR_CONFIG["service"]["pipelines"].values() for name in pipeline.get(kind, [])}
+    return {name for pipeline in config["service"]["pipelines"].values() for name in pipeline.get(kind, [])}
 
 
-def test_every_component_a_pipeline_uses_is_defined():
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_every_component_a_pipeline_uses_is_defined(collector):
+    config = COLLECTORS[collector][1]
     for kind in ("receivers", "processors", "exporters"):
-        assert pipeline_components(kind) <= set(COLLECTOR_CONFIG.get(kind) or {}), f"{kind} used but not defined"
+        assert pipeline_components(kind, config) <= set(config.get(kind) or {}), f"{kind} used but not defined"
+    authenticators = {exporter["auth"]["authenticator"] for exporter in config["exporters"].values() if "auth" in exporter}
+    assert authenticators <= set(config["service"].get("extensions", [])) <= set(config.get("extensions") or {})
 
 
 def test_collector_sends_traces_to_honeycomb_with_the_key():
@@ -346,17 +357,21 @@ def test_collector_sends_traces_to_honeycomb_with_the_key():
     assert any(exporter["endpoint"] == "https://api.honeycomb.io" for exporter in exporters)
 
 
-def test_every_export_to_honeycomb_carries_the_key():
-    for name in pipeline_components("exporters"):
-        exporter = COLLECTOR_CONFIG["exporters"][name]
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_every_export_to_honeycomb_carries_the_key(collector):
+    config = COLLECTORS[collector][1]
+    for name in pipeline_components("exporters", config):
+        exporter = config["exporters"][name]
         if "honeycomb.io" in exporter.get("endpoint", ""):
             assert exporter["headers"] == {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}, name
 
 
-def test_collector_batches_in_its_exporters_not_in_the_deprecated_processor():
-    assert not any(name.split("/")[0] == "batch" for name in COLLECTOR_CONFIG.get("processors") or {})
-    for name in pipeline_components("exporters"):
-        batch = COLLECTOR_CONFIG["exporters"][name]["sending_queue"]["batch"]
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_collector_batches_in_its_exporters_not_in_the_deprecated_processor(collector):
+    config = COLLECTORS[collector][1]
+    assert not any(name.split("/")[0] == "batch" for name in config.get("processors") or {})
+    for name in pipeline_components("exporters", config):
+        batch = config["exporters"][name]["sending_queue"]["batch"]
         assert batch["sizer"] == "items" and batch["min_size"] > 0, name
         assert re.fullmatch(r"\d+(ms|s)", batch["flush_timeout"]), name
 
@@ -366,17 +381,61 @@ def test_collector_batches_in_its_exporters_not_in_the_deprecated_processor():
 COLLECTOR_AT_LEAST = (0, 162, 0)
 
 
-def test_collector_image_is_current():
-    image, tag = SERVICES["otel-collector"]["image"].split(":")
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_collector_image_is_current(collector):
+    image, tag = SERVICES[collector]["image"].split(":")
     assert image == "otel/opentelemetry-collector-contrib"
     assert tuple(map(int, tag.split("."))) >= COLLECTOR_AT_LEAST
 
 
-def test_collector_loads_the_config_file_compose_mounts():
-    (mount,) = SERVICES["otel-collector"]["volumes"]
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_collector_loads_the_config_file_compose_mounts(collector):
+    (mount,) = SERVICES[collector]["volumes"]
     source, target, mode = mount.split(":")
-    assert (ROOT / source).resolve() == ROOT / "otel-collector" / "config.yaml" and mode == "ro"
-    assert SERVICES["otel-collector"]["command"] == [f"--config={target}"]
+    assert (ROOT / source).resolve() == ROOT / "otel-collector" / COLLECTORS[collector][0] and mode == "ro"
+    assert SERVICES[collector]["command"] == [f"--config={target}"]
+
+
+def test_the_aws_collector_signs_the_backends_spans_to_xrays_otlp_endpoint_beside_honeycomb():
+    config = AWS_COLLECTOR_CONFIG
+    (pipeline,) = config["service"]["pipelines"].values()
+    exporters = {name: config["exporters"][name] for name in pipeline["exporters"]}
+    (xray,) = [exporter for name, exporter in exporters.items() if name.startswith("otlphttp/") and "auth" in exporter]
+    # X-Ray's OTLP endpoint, not the deprecated awsxray exporter; OTLP/HTTP only, gzip or nothing.
+    assert xray["traces_endpoint"] == "https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces"
+    assert xray["compression"] in ("gzip", "none")
+    assert xray["sending_queue"]["batch"]["max_size"] <= 10_000
+    assert config["extensions"][xray["auth"]["authenticator"]] == {"region": "${env:AWS_REGION}", "service": "xray"}
+    assert any(exporter.get("endpoint") == "https://api.honeycomb.io" for exporter in exporters.values())
+    assert not any(name.split("/")[0] == "awsxray" for name in config["exporters"])
+    # Inside compose's network only: the browser's spans go to otel-collector.
+    assert "ports" not in SERVICES["otel-collector-aws"]
+    assert service_env("otel-collector-aws", ACCOUNTS)["AWS_REGION"] == ACCOUNTS["AWS_DEFAULT_REGION"]
+
+
+@pytest.mark.parametrize("xray_export, started, endpoint", [
+    ("", {"xray-daemon", "otel-collector"}, None),
+    ("otlp", {"otel-collector"}, None),
+    ("collector", {"otel-collector", "otel-collector-aws"}, "http://otel-collector-aws:4318/v1/traces"),
+])
+def test_xray_export_picks_the_containers_and_where_the_backends_spans_go(xray_export, started, endpoint):
+    shell = {**ACCOUNTS, "XRAY_EXPORT": xray_export}
+    shell.update(compose_env_output(shell))
+    assert started_services(shell) == started_services({}) | started
+    settings = Settings.from_env(service_env("backend-flask", shell))
+    assert settings.xray_export == (xray_export or "daemon")
+    # The signal's own variable wins over Honeycomb's OTEL_EXPORTER_OTLP_ENDPOINT: the app exports once.
+    assert settings.otlp_traces_endpoint == (endpoint or "https://api.honeycomb.io/v1/traces")
+
+
+def test_the_collector_route_without_a_honeycomb_key_starts_nothing_and_says_why():
+    machine = {name: value for name, value in ACCOUNTS.items() if name != "HONEYCOMB_API_KEY"}
+    env = {name: value for name, value in os.environ.items() if name != "HONEYCOMB_API_KEY"}
+    result = subprocess.run([ROOT / "bin" / "compose-env"], env={**env, **machine, "XRAY_EXPORT": "collector"},
+                            capture_output=True, text=True, check=True)
+    assert "HONEYCOMB_API_KEY" in result.stderr
+    shell = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert not started_services(shell) & {"xray-daemon", "otel-collector-aws"}
 
 
 # --- X-Ray JSON files ----------------------------------------------------------------

@@ -9,6 +9,8 @@ import requests
 
 from cruddur.observability import TELEMETRY
 from tests.conftest import AWS_SECRET
+from tests.peers.aws_otlp import SignedOtlpEndpoint
+from tests.peers.cloudwatch import REGION
 from tests.peers.otlp import OtlpReceiver
 from tests.peers.rollbar import RollbarStandIn
 from tests.peers.xray import XRayDaemon
@@ -27,6 +29,16 @@ def peers():
         yield otlp, xray, rollbar
 
 
+@pytest.fixture
+def aws_otlp(aws_env):
+    """X-Ray's and CloudWatch Logs' OTLP endpoints, taking aws_env's keys."""
+    keys = {"testing": (AWS_SECRET, None)}
+    with SignedOtlpEndpoint("xray", REGION, keys) as xray, SignedOtlpEndpoint("logs", REGION, keys) as logs:
+        aws_env.setenv("AWS_ENDPOINT_URL_XRAY", xray.url)
+        aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logs.url)
+        yield xray, logs
+
+
 def all_on(otlp, xray, rollbar) -> dict[str, str]:
     return {
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url,
@@ -42,9 +54,16 @@ def xray_id(trace_id: str) -> str:
     return f"1-{trace_id[:8]}-{trace_id[8:]}"
 
 
-def test_one_request_has_one_trace_id_in_all_four_and_no_secret_leaks(peers, aws_env, moto, make_app, capfd):
+@pytest.mark.parametrize("route", ["daemon", "otlp"])
+def test_one_request_has_one_trace_id_in_all_four_and_no_secret_leaks(peers, aws_env, moto, make_app, capfd, route,
+                                                                       request):
     otlp, xray, rollbar = peers
-    app = make_app(all_on(otlp, xray, rollbar))
+    env = all_on(otlp, xray, rollbar)
+    if route == "otlp":
+        xray_endpoint, logs_endpoint = request.getfixturevalue("aws_otlp")
+        del env["AWS_XRAY_DAEMON_ADDRESS"]
+        env.update(XRAY_EXPORT="otlp", CLOUDWATCH_LOGS_EXPORT="otlp")
+    app = make_app(env)
     client = app.test_client()
     response = client.get("/rollbar/test", headers=CALLER_SECRETS)
     assert (response.status_code, response.text) == (200, "Hello World!")
@@ -53,9 +72,21 @@ def test_one_request_has_one_trace_id_in_all_four_and_no_secret_leaks(peers, aws
     app.extensions[TELEMETRY].shutdown()
 
     spans = otlp.spans()
-    assert [s["name"] for s in spans if s["trace_id"] == trace_id] == ["GET /rollbar/test"]
-    assert [s["trace_id"] for s in xray.segments()] == [xray_id(trace_id)]
-    access = [line for line in moto.lines("cruddur") if line["logger"] == "cruddur.access"]
+    assert [s["name"] for s in spans if s["trace_id"] == trace_id and s["kind"] == "SERVER"] == ["GET /rollbar/test"]
+    if route == "daemon":
+        assert [s["trace_id"] for s in xray.segments()] == [xray_id(trace_id)]
+        access = [line for line in moto.lines("cruddur") if line["logger"] == "cruddur.access"]
+        shipped = [json.dumps(moto.events("cruddur")), json.dumps(xray.documents)]
+    else:
+        # The first trace of the second: kept by the rule's reservoir. The daemon is never sent to.
+        # (The other trace is Rollbar's post, a CLIENT span of its own thread.)
+        assert [s["name"] for s in xray_endpoint.spans() if s["trace_id"] == trace_id][-1] == "GET /rollbar/test"
+        assert xray.documents == []
+        records = [record for record in logs_endpoint.records() if record["trace_id"] == trace_id]
+        access = [line for line in map(json.loads, (r["body"] for r in records)) if line["logger"] == "cruddur.access"]
+        assert {record["span_id"] for record in records} <= {s["span_id"] for s in spans if s["trace_id"] == trace_id}
+        assert moto.groups() == []
+        shipped = [json.dumps(xray_endpoint.spans()), json.dumps(logs_endpoint.records())]
     assert [line["trace_id"] for line in access if line["path"] == "/rollbar/test"] == [trace_id]
     (item,) = rollbar.items()
     assert item["data"]["custom"]["trace_id"] == trace_id
@@ -64,8 +95,8 @@ def test_one_request_has_one_trace_id_in_all_four_and_no_secret_leaks(peers, aws
     assert set(health["integrations"].values()) == {"on"}, health
     output = capfd.readouterr()
     everything = "\n".join([
-        output.out, output.err, json.dumps(spans), json.dumps(xray.documents), json.dumps(health),
-        json.dumps(moto.events("cruddur")), *(entry["raw"] for entry in rollbar.received),
+        output.out, output.err, json.dumps(spans), json.dumps(health), *shipped,
+        *(entry["raw"] for entry in rollbar.received),
     ])
     for secret in SECRETS:
         assert secret not in everything

@@ -38,14 +38,21 @@ class Settings:
     otlp_header_names: tuple[str, ...] = ()
     otel_flask_excluded_urls: str | None = None
 
-    # AWS X-Ray: on when a daemon address is set and the SDK is not disabled.
+    # AWS X-Ray: `daemon` (the journal's SDK route) or `otlp` (spans to X-Ray's OTLP endpoint);
+    # unset, `daemon` when a daemon address is set and off otherwise. Kept as given when it
+    # is neither, so xray.py can say so at start.
+    xray_export: str | None = None
     xray_daemon_address: str | None = None
     xray_sdk_enabled: bool = True
     xray_url: str | None = None
     xray_sampling_rule_file: Path = REPO_ROOT / "aws" / "json" / "xray.json"
 
-    # CloudWatch Logs: on when a log group is set; boto3 finds credentials, region and endpoint.
+    # CloudWatch Logs: `watchtower` (the journal's route) or `otlp` (the logs endpoint); unset,
+    # `watchtower` when a log group is set. boto3 finds credentials, region and endpoint.
+    cloudwatch_logs_export: str | None = None
     cloudwatch_log_group: str | None = None
+    # The otlp route writes to one stream that must exist, shared by the workers.
+    cloudwatch_log_stream: str = "backend-flask"
 
     # Rollbar: on when an access token is set.
     rollbar_access_token: str | None = field(default=None, repr=False)
@@ -75,11 +82,15 @@ class Settings:
                 endpoint and endpoint.rstrip("/") + "/v1/traces"),
             otlp_header_names=tuple(sorted(parse_env_headers(headers, liberal=True))),
             otel_flask_excluded_urls=text("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or text("OTEL_PYTHON_EXCLUDED_URLS"),
+            xray_export=(text("XRAY_EXPORT") or ("daemon" if text("AWS_XRAY_DAEMON_ADDRESS") else "")).lower() or None,
             xray_daemon_address=text("AWS_XRAY_DAEMON_ADDRESS"),
             xray_sdk_enabled=(text("AWS_XRAY_SDK_ENABLED") or "true").lower() != "false",
             xray_url=text("AWS_XRAY_URL"),
             xray_sampling_rule_file=Path(text("AWS_XRAY_SAMPLING_RULE_FILE") or defaults.xray_sampling_rule_file),
+            cloudwatch_logs_export=(text("CLOUDWATCH_LOGS_EXPORT")
+                                    or ("watchtower" if text("CLOUDWATCH_LOG_GROUP") else "")).lower() or None,
             cloudwatch_log_group=text("CLOUDWATCH_LOG_GROUP"),
+            cloudwatch_log_stream=text("CLOUDWATCH_LOG_STREAM") or defaults.cloudwatch_log_stream,
             rollbar_access_token=text("ROLLBAR_ACCESS_TOKEN"),
             rollbar_environment=text("ROLLBAR_ENVIRONMENT") or defaults.rollbar_environment,
             rollbar_endpoint=text("ROLLBAR_ENDPOINT"),

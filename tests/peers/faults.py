@@ -19,6 +19,8 @@ from tests.processes import free_port
 
 # nothing listening on the port | accepts, then resets | answers 500 | answers 429 | answers after SLOW_S
 HTTP_FAULTS = ("down", "refused", "500", "429", "slow")
+# AWS's endpoints also answer 403 to a bad signature or expired credentials.
+AWS_HTTP_FAULTS = (*HTTP_FAULTS, "403")
 # UDP has no connection to refuse and no status to answer with; a daemon can only be absent
 # (loopback answers ICMP port unreachable) or alive but not reading (its buffer fills, the kernel drops).
 UDP_FAULTS = ("down", "stalled")
@@ -65,7 +67,7 @@ class FaultyHTTP:
         self._server = None
 
     def set(self, mode: str) -> None:
-        assert mode == "healthy" or mode in HTTP_FAULTS, mode
+        assert mode == "healthy" or mode in AWS_HTTP_FAULTS, mode
         self.mode = mode
         if mode == "down" and self._server:
             self._close()
@@ -100,13 +102,17 @@ class _Forwarder(QuietHandler):
 
     def _handle(self) -> None:
         front = self.server.front
-        body = self.read_body()
+        # As sent: decompressing it would forward other bytes than the client signed.
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if front.mode in ("down", "refused"):
             reset(self.connection)  # a kept-alive connection from before the fault
             self.close_connection = True
             return
         if front.mode in ("500", "429"):
             self.reply(int(front.mode), b'{"message": "injected fault"}')
+            return
+        if front.mode == "403":
+            self.reply(403, b'{"message": "The security token included in the request is expired"}')
             return
         if front.mode == "slow":
             time.sleep(SLOW_S)

@@ -26,6 +26,8 @@ def _value(any_value: dict):
         return int(value)
     if kind == "arrayValue":
         return [_value(item) for item in value.get("values", [])]
+    if kind == "kvlistValue":  # a log record's map attribute
+        return _attributes(value.get("values"))
     return value
 
 
@@ -42,13 +44,15 @@ def _hex(value: str, from_base64: bool) -> str:
 class OtlpReceiver:
     """Collects every span sent to `<url>/v1/traces`, with the headers of each export."""
 
+    handler = None  # the request handler class; _Handler, set below
+
     def __init__(self, cors_origins: list[str] | None = None, status: int = 200):
         self.cors_origins = cors_origins or []
         self.status = status
         self.requests: list[dict] = []
         self._spans: list[dict] = []
         self._lock = threading.Lock()
-        self._http = LoopbackHTTPServer(_Handler)
+        self._http = LoopbackHTTPServer(self.handler or _Handler)
         self._http.server.receiver = self
         self.url = self._http.url
 

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import AWS_SECRET
+from tests.peers.aws_otlp import SignedOtlpEndpoint
+from tests.peers.cloudwatch import REGION
 from tests.peers.faults import FaultyHTTP, FaultyUDP
 from tests.peers.otlp import OtlpReceiver
 from tests.peers.rollbar import RollbarStandIn
@@ -115,11 +118,17 @@ class Stack:
         self.otlp = self._stack.enter_context(OtlpReceiver())
         self.xray = self._stack.enter_context(XRayDaemon())
         self.rollbar = self._stack.enter_context(RollbarStandIn())
+        # AWS's OTLP endpoints, taking aws_env's keys, for the otlp routes.
+        keys = {"testing": (AWS_SECRET, None)}
+        self.xray_otlp = self._stack.enter_context(SignedOtlpEndpoint("xray", REGION, keys))
+        self.logs_otlp = self._stack.enter_context(SignedOtlpEndpoint("logs", REGION, keys))
         self.fronts = {
             "honeycomb": self._stack.enter_context(FaultyHTTP(self.otlp.url)),
             "xray": self._stack.enter_context(FaultyUDP(self.xray.address)),
             "cloudwatch": self._stack.enter_context(FaultyHTTP(moto.url)),
             "rollbar": self._stack.enter_context(FaultyHTTP(self.rollbar.url)),
+            "xray-otlp": self._stack.enter_context(FaultyHTTP(self.xray_otlp.url)),
+            "cloudwatch-otlp": self._stack.enter_context(FaultyHTTP(self.logs_otlp.url)),
         }
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -132,6 +141,15 @@ class Stack:
             "ROLLBAR_ACCESS_TOKEN": "rollbar-fake-reliability-token",
             "ROLLBAR_ENDPOINT": self.fronts["rollbar"].url + "/api/1/",
             **extra,
+        }
+
+    def otlp_routes(self) -> dict[str, str]:
+        """X-Ray and CloudWatch Logs over OTLP instead of the daemon and watchtower."""
+        return {
+            "XRAY_EXPORT": "otlp", "AWS_XRAY_DAEMON_ADDRESS": "",
+            "AWS_ENDPOINT_URL_XRAY": self.fronts["xray-otlp"].url,
+            "CLOUDWATCH_LOGS_EXPORT": "otlp", "OTEL_BLRP_SCHEDULE_DELAY": "200",
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.fronts["cloudwatch-otlp"].url,
         }
 
     def gunicorn(self, **extra: str) -> Gunicorn:

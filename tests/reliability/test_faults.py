@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.peers.faults import HTTP_FAULTS, UDP_FAULTS
+from tests.peers.faults import AWS_HTTP_FAULTS, HTTP_FAULTS, UDP_FAULTS
 from tests.reliability.conftest import GROUP, Run, noise, wait_until
 
 pytestmark = pytest.mark.live
@@ -18,6 +18,7 @@ TURNS = 8
 HOME = "/api/activities/home"
 CASES = [(service, fault) for service in ("honeycomb", "cloudwatch", "rollbar") for fault in HTTP_FAULTS]
 CASES += [("xray", fault) for fault in UDP_FAULTS]
+CASES += [(service, fault) for service in ("xray-otlp", "cloudwatch-otlp") for fault in AWS_HTTP_FAULTS]
 # A service's failure may be told once per worker as it starts and once as it ends, never per request.
 NOISE_PER_WORKER = 2
 
@@ -61,7 +62,20 @@ def rollbar_gets_new_items(stack, server) -> None:
                10, "the new item arrives")
 
 
+def xray_otlp_gets_new_spans(stack, server) -> None:
+    time.sleep(1.1)  # as for the daemon: the same rule, applied at X-Ray's export
+    sent = trace_ids(server)
+    wait_until(lambda: sent & {span["trace_id"] for span in stack.xray_otlp.spans()}, 10, "new spans arrive")
+
+
+def cloudwatch_otlp_gets_new_records(stack, server) -> None:
+    sent = trace_ids(server)
+    wait_until(lambda: sent <= {record["trace_id"] for record in stack.logs_otlp.records()}, 30,
+               "new log records arrive")
+
+
 ARRIVES = {
+    "xray-otlp": xray_otlp_gets_new_spans, "cloudwatch-otlp": cloudwatch_otlp_gets_new_records,
     "honeycomb": honeycomb_gets_new_spans, "xray": xray_gets_new_segments,
     "cloudwatch": cloudwatch_gets_new_lines, "rollbar": rollbar_gets_new_items,
 }
@@ -70,7 +84,7 @@ ARRIVES = {
 @pytest.mark.parametrize(("service", "fault"), CASES)
 def test_a_failing_service_is_not_felt_by_the_api_and_data_flows_when_it_returns(stack, loader, figures, service, fault):
     front = stack.fronts[service]
-    with stack.gunicorn() as server:
+    with stack.gunicorn(**stack.otlp_routes() if service.endswith("-otlp") else {}) as server:
         loader(server.url, 50)
         before_fault = len(server.read_output())
         healthy, faulty = Run(), Run()

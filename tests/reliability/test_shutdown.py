@@ -114,3 +114,38 @@ def test_the_app_starts_and_serves_with_every_service_unreachable(stack):
     assert set(health.json()["integrations"].values()) == {"on"}
     assert len(homes) == REQUESTS
     assert "Traceback" not in server.output
+
+
+@pytest.mark.parametrize("fault", ["healthy", "slow"])
+def test_sigterm_flushes_the_otlp_routes_within_the_deadline(stack, figures, fault):
+    """X-Ray's and CloudWatch Logs' OTLP endpoints: what is buffered at SIGTERM arrives, and a
+    hung endpoint costs at most the deadline, its loss counted."""
+    server = stack.gunicorn(**{**stack.otlp_routes(), "OTEL_BSP_SCHEDULE_DELAY": "60000",
+                               "OTEL_BLRP_SCHEDULE_DELAY": "60000"}).start()
+    for name in ("xray-otlp", "cloudwatch-otlp"):
+        stack.fronts[name].set(fault)
+    homes, reports = send(server)
+    assert (stack.xray_otlp.spans(), stack.logs_otlp.records()) == ([], [])
+    exit_s = stop_timed(server)
+
+    answered = {answer.headers["X-Trace-Id"] for answer in homes + reports}
+    in_xray = {span["trace_id"] for span in stack.xray_otlp.spans()}
+    logged = {record["trace_id"] for record in stack.logs_otlp.records()}
+    lost_spans = re.findall(r"opentelemetry: (\d+) of (\d+) spans not delivered to xray", server.output)
+    lost_lines = not_delivered(server.output, "cloudwatch")
+    figures.add("Shutdown: SIGTERM with X-Ray and CloudWatch Logs over OTLP", {
+        "endpoints": fault, "exit (s)": round(exit_s, 1),
+        "traces in X-Ray (the rule keeps 5 a second a worker)": f"{len(in_xray)} of {len(answered)}",
+        "access lines' traces in CloudWatch": f"{len(logged & answered)} of {len(answered)}",
+        "spans / log lines not delivered (counted)":
+            f"{sum(int(lost) for lost, _ in lost_spans)} / {sum(lost for lost, _ in lost_lines)}",
+    })
+    assert exit_s < GRACE_S, server.output
+    assert "SIGKILL" not in server.output and "WORKER TIMEOUT" not in server.output
+    if fault == "healthy":
+        assert in_xray and in_xray <= answered
+        assert answered <= logged
+        assert not lost_spans and not lost_lines, server.output
+    else:
+        assert 1 <= len(lost_spans) <= server.workers and 1 <= len(lost_lines) <= server.workers
+        assert sum(lost for lost, _ in lost_lines) >= len(homes) * 2

@@ -1,4 +1,9 @@
-"""CloudWatch Logs, the journal's route: the app's JSON log lines shipped to a log group by watchtower.
+"""CloudWatch Logs: the app's JSON log lines shipped to a log group, by one of two routes
+(CLOUDWATCH_LOGS_EXPORT):
+
+- `watchtower`, the journal's: PutLogEvents from watchtower's thread;
+- `otlp`: OpenTelemetry's logs SDK, each record with its trace and span ids, signed with
+  SigV4 to CloudWatch Logs' OTLP endpoint (the group and its stream must exist).
 
 boto3 finds the credentials, region and endpoint itself: environment, ~/.aws, or an
 instance role; `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` (or `AWS_ENDPOINT_URL`) points it at
@@ -13,10 +18,13 @@ import threading
 import warnings
 
 from flask import Flask
+from opentelemetry import context, trace
 
 from cruddur.config import Settings
-from cruddur.observability.lifecycle import Status
-from cruddur.observability.logs import BackgroundHandler, OncePerInterval
+from cruddur.observability import otel, sigv4
+from cruddur.observability.lifecycle import Status, finished_within
+from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_limit
+from cruddur.observability.redact import redact_url
 
 # Lines show up in the console within seconds, a busy worker still makes one call per
 # interval rather than one per line, and a worker killed without a flush (SIGKILL) loses
@@ -121,10 +129,133 @@ def handler_class() -> type[logging.Handler]:
     return Handler
 
 
+class OtlpCounts:
+    """What the otlp route was given, and what the endpoint took: a 200 whose partialSuccess
+    rejects records did not deliver those."""
+
+    def __init__(self, group: str):
+        self.group = group
+        self.emitted = self.delivered = self.rejected = 0
+
+    def answered(self, response, **_) -> None:
+        """requests' response hook on the signed session, on the exporting thread."""
+        from google.protobuf.message import DecodeError
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+
+        if response.status_code == 200 and response.content:
+            try:
+                partial = ExportLogsServiceResponse.FromString(response.content).partial_success
+            except DecodeError:  # not the protobuf answer this route asked for: nothing to count
+                return
+            if partial.rejected_log_records:
+                self.rejected += partial.rejected_log_records
+                delivery_logger.warning("cloudwatch: %d log lines rejected by %s: %s", partial.rejected_log_records,
+                                        self.group, partial.error_message)
+
+
+def otlp_classes(counts: OtlpCounts):
+    """The logs SDK's handler and exporter, made to carry each record's own trace and count deliveries.
+
+    `opentelemetry.sdk._logs` is the SDK's only import path for its logs SDK (still under
+    development, hence the underscore); its LoggingHandler is deprecated for the one in
+    opentelemetry-instrumentation-logging, used here.
+    """
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+
+    class Handler(LoggingHandler):
+        """Emits on logs.BackgroundHandler's thread. The body is the JSON line the console and
+        watchtower get; the ids stamped on the record in the request's thread become the OTLP
+        record's trace and span ids, and its structured fields its attributes."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            counts.emitted += 1
+            line = self.formatter.format(record)  # JsonFormatter, set by BackgroundHandler.add
+            fields = {key: value for key, value in vars(record).items() if key not in ("trace_id", "span_id")}
+            plain = logging.makeLogRecord({**fields, "msg": line, "args": (), "exc_info": None, "exc_text": None})
+            trace_id, span_id = getattr(record, "trace_id", None), getattr(record, "span_id", None)
+            span_context = trace.INVALID_SPAN_CONTEXT
+            if trace_id and span_id:
+                span_context = trace.SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=False,
+                                                 trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+            token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
+            try:
+                super().emit(plain)
+            finally:
+                context.detach(token)
+
+        def format(self, record: logging.LogRecord) -> str:
+            return record.getMessage()  # already the JSON line
+
+    class Exporter(LogRecordExporter):
+        def __init__(self, exporter: LogRecordExporter):
+            self.exporter = exporter
+
+        def export(self, batch) -> LogRecordExportResult:
+            rejected = counts.rejected
+            result = self.exporter.export(batch)
+            if result is LogRecordExportResult.SUCCESS:  # one batch at a time, so the difference is this batch's
+                counts.delivered += len(batch) - (counts.rejected - rejected)
+            return result
+
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            return self.exporter.force_flush(timeout_millis)
+
+        def shutdown(self) -> None:
+            self.exporter.shutdown()
+
+    return Handler, Exporter
+
+
+def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> Status:
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    group, stream = settings.cloudwatch_log_group, settings.cloudwatch_log_stream
+    endpoint = sigv4.otlp_endpoint("logs", "logs", "/v1/logs")
+    if isinstance(endpoint, str):
+        return Status(False, endpoint)
+    counts = OtlpCounts(group)
+    endpoint.session.hooks["response"].append(counts.answered)
+    handler_class_, exporter_class = otlp_classes(counts)
+    # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
+    exporter = exporter_class(OTLPLogExporter(endpoint=endpoint.url, timeout=READ_TIMEOUT_S, session=endpoint.session,
+                                              headers={"x-aws-log-group": group, "x-aws-log-stream": stream}))
+    provider = LoggerProvider(resource=otel.make_resource(), shutdown_on_exit=False)
+    handler = handler_class_(logger_provider=provider)
+    rate_limit("opentelemetry.exporter.otlp.proto.http._log_exporter", "opentelemetry.instrumentation.logging")
+
+    def start() -> None:
+        # Bounded by OTEL_BLRP_MAX_QUEUE_SIZE (2048), read by the processor itself.
+        provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+        log_handler.add(handler)
+
+    def stop(timeout_s: float) -> None:
+        log_handler.remove(handler)
+        finished_within(provider.shutdown, timeout_s, "cloudwatch-otlp-shutdown")
+        missing = counts.emitted - counts.delivered
+        if missing:
+            logger.warning("cloudwatch: %d of %d log lines not delivered to %s (rejected, dropped from a full queue, "
+                           "failed or unsent at exit)", missing, counts.emitted, group, extra={"fields": {
+                               "integration": "cloudwatch", "not_delivered": missing, "queued": counts.emitted,
+                               "rejected": counts.rejected}})
+
+    telemetry.on_start(start)
+    telemetry.on_shutdown(stop)
+    return Status(True, f"log group {group}, stream {stream} over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region})")
+
+
 def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundHandler) -> Status:
-    group = settings.cloudwatch_log_group
-    if not group:
+    group, mode = settings.cloudwatch_log_group, settings.cloudwatch_logs_export
+    if mode is None:
         return Status(False, "set CLOUDWATCH_LOG_GROUP (e.g. cruddur) to ship logs")
+    if mode not in ("watchtower", "otlp"):
+        return Status(False, f"CLOUDWATCH_LOGS_EXPORT is {mode!r}: use watchtower or otlp")
+    if not group:
+        return Status(False, f"CLOUDWATCH_LOGS_EXPORT is {mode}: set CLOUDWATCH_LOG_GROUP (e.g. cruddur)")
+    if mode == "otlp":
+        return init_otlp(settings, telemetry, log_handler)
 
     import boto3
     from botocore.config import Config

@@ -35,6 +35,11 @@ def current_trace_id() -> str | None:
     return trace.format_trace_id(context.trace_id) if context.is_valid else None
 
 
+def current_span_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return trace.format_span_id(context.span_id) if context.is_valid else None
+
+
 class Interval:
     """Lets one event through per `seconds`; each process (gunicorn worker) has its own."""
 
@@ -106,7 +111,7 @@ class BackgroundHandler(QueueHandler):
 
     Direct writing covers start-up (before the gunicorn worker serves) and shutdown.
     The queue is bounded: when full, the oldest record is dropped and counted. The
-    trace id is stamped where the record is made, in the request's thread.
+    trace and span ids are stamped where the record is made, in the request's thread.
     """
 
     def __init__(self) -> None:
@@ -136,7 +141,7 @@ class BackgroundHandler(QueueHandler):
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # The queue stays in this process, so the record needs no pickling-safe copy.
         if not hasattr(record, "trace_id"):
-            record.trace_id = current_trace_id()
+            record.trace_id, record.span_id = current_trace_id(), current_span_id()
         return record
 
     def enqueue(self, record: logging.LogRecord) -> None:

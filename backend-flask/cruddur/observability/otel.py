@@ -39,6 +39,7 @@ from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
 from cruddur.observability.lifecycle import Status, finished_within
 
 TRACERS = "cruddur.tracers"
+EXPORTERS = "cruddur.span_exporters"
 DEFAULT_SERVICE_NAME = "backend-flask"
 # Only the health check's own path, whatever its query; the instrumentation searches the whole URL.
 HEALTH_CHECK_URL = r"^[a-z]+://[^/]+/api/health(\?|$)"
@@ -150,7 +151,7 @@ def one_line(span: ReadableSpan) -> str:
             f"duration_ms={duration_ms:.3f} status={span.status.status_code.name} {attributes}\n")
 
 
-EXPORTERS = {
+EXPORTER_FACTORIES = {
     "otlp": OTLPSpanExporter,  # reads its endpoint, headers, timeout and compression itself
     "console": lambda: ConsoleSpanExporter(out=sys.stdout, formatter=one_line),
 }
@@ -163,7 +164,8 @@ def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
     """
     given = settings.otel_traces_exporter or ("otlp" if settings.otlp_traces_endpoint else "console")
     names = list(dict.fromkeys(name.strip().lower() for name in given.split(",") if name.strip()))
-    return [n for n in names if n in EXPORTERS], [n for n in names if n not in EXPORTERS and n != "none"]
+    return ([n for n in names if n in EXPORTER_FACTORIES],
+            [n for n in names if n not in EXPORTER_FACTORIES and n != "none"])
 
 
 def name_unrouted_span(span: trace.Span, environ: dict) -> None:
@@ -198,14 +200,26 @@ def redact_span_url() -> None:
                 span.set_attribute(name, redact(span.attributes[name]))
 
 
+def make_resource() -> Resource:
+    """The process's resource, for its spans and its OTLP log records alike."""
+    resource = Resource.create({PROCESS_PID: os.getpid()})  # the pid tells gunicorn's workers apart
+    if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+    return resource
+
+
+def add_exporter(app: Flask, name: str, exporter: SpanExporter) -> None:
+    """Another destination for the app's spans (X-Ray's OTLP endpoint), started, flushed and
+    counted like OTEL_TRACES_EXPORTER's, with a batch span processor of its own."""
+    app.extensions[EXPORTERS][name] = CountingExporter(exporter)
+
+
 def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     if settings.otel_sdk_disabled:
         return Status(False, "OTEL_SDK_DISABLED is true: nothing is traced")
     set_process_defaults()
 
-    resource = Resource.create({PROCESS_PID: os.getpid()})  # the pid tells gunicorn's workers apart
-    if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+    resource = make_resource()
     provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator(),
                               span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
                               shutdown_on_exit=False)
@@ -225,7 +239,7 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     provider.add_span_processor(span_count)
     for problem in problems:
         logger.error("opentelemetry: %s", problem)
-    exporters = {name: CountingExporter(EXPORTERS[name]()) for name in names}
+    exporters = app.extensions[EXPORTERS] = {name: CountingExporter(EXPORTER_FACTORIES[name]()) for name in names}
 
     def start() -> None:
         for name, exporter in exporters.items():

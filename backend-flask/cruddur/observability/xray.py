@@ -1,29 +1,51 @@
-"""AWS X-Ray, the journal's route: the SDK's middleware, a subsegment per route, UDP to the daemon.
+"""AWS X-Ray, by one of two routes that record the same trace (XRAY_EXPORT):
 
-The segment's trace id is the OpenTelemetry trace id (made X-Ray-compatible by AWS's id
-generator), so one id finds the request in Honeycomb and in X-Ray. The SDK's global
-`xray_recorder` is the one configured, as in the journal, so the SDK's own patches find
-it. The SDK is imported only when X-Ray is on: importing it opens a UDP socket.
+- `daemon`, the journal's: the SDK's middleware, a subsegment per route, UDP to the daemon.
+  The SDK's global `xray_recorder` is the one configured, as in the journal, so the SDK's
+  own patches find it. The SDK is imported only on this route: importing it opens a UDP socket.
+- `otlp`, AWS's route after the SDK's end of support (2027-02-25): the app's OpenTelemetry
+  spans, with an INTERNAL span per route and `mock-data` as a span, signed with SigV4 to
+  X-Ray's OTLP endpoint;
+- `collector`: the same spans, exported once to the OpenTelemetry Collector, which signs and
+  sends them to X-Ray (otlphttp with sigv4auth) beside Honeycomb.
+
+Either way the trace id is the OpenTelemetry trace id (made X-Ray-compatible by AWS's id
+generator), so one id finds the request in Honeycomb and in X-Ray, and aws/json/xray.json's
+rule decides which traces X-Ray keeps.
 """
 from __future__ import annotations
 
 import json
+import random
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g, request
-from opentelemetry import trace
+from opentelemetry import context, trace
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from cruddur.config import Settings
+from cruddur.observability import otel, sigv4
 from cruddur.observability.lifecycle import Status
 from cruddur.observability.logs import rate_limit
-from cruddur.observability.redact import clip
+from cruddur.observability.redact import clip, redact_url
 
 EXTENSION = "cruddur.xray_recorder"
+OTLP = "otlp"  # EXTENSION's value on the otlp route, where OpenTelemetry is the recorder
+# X-Ray's OTLP endpoint takes gzip or nothing; a hung endpoint holds the span thread this long.
+EXPORT_TIMEOUT_S = 5
+# Traces whose decision is remembered, so a trace's later batches go where its first went.
+REMEMBERED_TRACES = 10_000
+# The SDK's own default local rule, when xray.json cannot be read.
+DEFAULT_RULE = {"fixed_target": 1, "rate": 0.05}
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
 # The caller's fields kept when it continues its own trace; anything else is forged or junk.
 CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
+
+
+tracer = trace.get_tracer(__name__)
 
 
 class NoSubsegment:
@@ -36,6 +58,26 @@ class NoSubsegment:
         pass
 
 
+class SpanSubsegment:
+    """A subsegment's API on an OpenTelemetry span. X-Ray shows the span's attributes as the
+    segment's metadata, and the keys listed in `aws.xray.annotations` as annotations."""
+
+    def __init__(self, span: trace.Span):
+        self.span = span
+        self.annotations: list[str] = []
+
+    def put_metadata(self, key, value, namespace="default") -> None:
+        # Attributes are flat: {now, results-size} under namespace.key become namespace.key.now, ...
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for field, item in items:
+            self.span.set_attribute(".".join(filter(None, (namespace, key, field))), item)
+
+    def put_annotation(self, key, value) -> None:
+        self.span.set_attribute(key, value)
+        self.annotations.append(key)
+        self.span.set_attribute("aws.xray.annotations", self.annotations)
+
+
 def _recorder():
     return current_app.extensions.get(EXTENSION)
 
@@ -45,9 +87,60 @@ def subsegment(name: str) -> Iterator:
     recorder = _recorder()
     if recorder is None:
         yield NoSubsegment()
-        return
-    with recorder.in_subsegment(name) as sub:
-        yield sub or NoSubsegment()
+    elif recorder == OTLP:
+        with tracer.start_as_current_span(name) as span:
+            yield SpanSubsegment(span)
+    else:
+        with recorder.in_subsegment(name) as sub:
+            yield sub or NoSubsegment()
+
+
+def sampling_rule(rule_file) -> tuple[dict, str]:
+    """The rule's reservoir and rate, as the SDK's local rules hold them, and where they came from."""
+    try:
+        return local_sampling_rules(rule_file)["default"], f"rule {json.loads(rule_file.read_text())['SamplingRule']['RuleName']}"
+    except (OSError, KeyError, ValueError) as exc:
+        return DEFAULT_RULE, f"the SDK's default rule ({rule_file} unreadable: {exc})"
+
+
+class XRaySampling(SpanExporter):
+    """Passes on the spans of the traces X-Ray's rule keeps: the first `fixed_target` traces
+    a second, then `rate` of the others, as the SDK's local sampler does.
+
+    Applied here, at X-Ray's export, and not as the provider's sampler: Honeycomb gets every
+    trace the provider keeps (its own OTEL_TRACES_SAMPLER), X-Ray the few its rule keeps,
+    as on the daemon route. Each trace is decided once, by its first span seen, and the
+    decision remembered for its later batches (a bounded number of traces).
+    """
+
+    def __init__(self, exporter: SpanExporter, rule: dict):
+        self.exporter = exporter
+        self.fixed_target, self.rate = rule["fixed_target"], rule["rate"]
+        self.decisions: OrderedDict[int, bool] = OrderedDict()
+        self.second, self.taken = None, 0
+
+    def keeps(self, span) -> bool:
+        trace_id = span.context.trace_id
+        if trace_id not in self.decisions:
+            second = span.start_time // 1_000_000_000
+            if second != self.second:
+                self.second, self.taken = second, 0
+            if self.taken < self.fixed_target:
+                self.taken, kept = self.taken + 1, True
+            else:
+                kept = random.random() < self.rate
+            self.decisions[trace_id] = kept
+            if len(self.decisions) > REMEMBERED_TRACES:
+                self.decisions.popitem(last=False)
+        return self.decisions[trace_id]
+
+    def export(self, spans) -> SpanExportResult:
+        # The batch processor exports from one thread at a time.
+        kept = [span for span in spans if self.keeps(span)]
+        return self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
 
 
 def local_sampling_rules(rule_file) -> dict:
@@ -70,6 +163,11 @@ def local_sampling_rules(rule_file) -> dict:
     }
 
 
+def xray_root(span_context: trace.SpanContext) -> str:
+    hex_id = trace.format_trace_id(span_context.trace_id)
+    return f"1-{hex_id[:8]}-{hex_id[8:]}"
+
+
 def xray_trace_header(incoming: str | None) -> str:
     """X-Amzn-Trace-Id whose Root is the current OpenTelemetry trace id.
 
@@ -80,8 +178,7 @@ def xray_trace_header(incoming: str | None) -> str:
     context = trace.get_current_span().get_span_context()
     if not context.is_valid:
         return "Sampled=0"
-    hex_id = trace.format_trace_id(context.trace_id)
-    root = f"1-{hex_id[:8]}-{hex_id[8:]}"
+    root = xray_root(context)
     fields = dict(part.split("=", 1) for part in (incoming or "").split(";") if "=" in part)
     header = f"Root={root}"
     if fields.get("Root") == root:
@@ -90,13 +187,74 @@ def xray_trace_header(incoming: str | None) -> str:
     return header
 
 
+def capture_routes(app: Flask) -> None:
+    """What the journal's SDK records, as OpenTelemetry spans: a span per route and `mock-data`."""
+    app.extensions[EXTENSION] = OTLP
+
+    # After OpenTelemetry's hooks, so the route's span is a child of the request's; teardown
+    # hooks run in reverse, so it ends first.
+    @app.before_request
+    def begin_route_span() -> None:
+        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was;
+        # none for a request OpenTelemetry does not trace (the health check).
+        if request.endpoint and trace.get_current_span().is_recording():
+            span = tracer.start_span(request.endpoint.rsplit(".", 1)[-1], kind=trace.SpanKind.INTERNAL)
+            g.route_span = span, context.attach(trace.set_span_in_context(span))
+
+    @app.after_request
+    def xray_header(response):
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            response.headers["X-Amzn-Trace-Id"] = f"Root={xray_root(span_context)}"
+        return response
+
+    @app.teardown_request
+    def end_route_span(exception) -> None:
+        if (route := g.pop("route_span", None)) is not None:
+            span, token = route
+            context.detach(token)
+            span.end()
+
+
+def init_otlp(app: Flask, settings: Settings) -> Status:
+    """The otlp route: no X-Ray SDK, no daemon; the app's spans to X-Ray's OTLP endpoint."""
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    endpoint = sigv4.otlp_endpoint("xray", "xray", "/v1/traces")
+    if isinstance(endpoint, str):
+        return Status(False, endpoint)
+    rule, rule_detail = sampling_rule(settings.xray_sampling_rule_file)
+    # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
+    exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
+                                compression=Compression.Gzip, session=endpoint.session)
+    otel.add_exporter(app, "xray", XRaySampling(exporter, rule))
+    capture_routes(app)
+    return Status(True, f"spans over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region}); "
+                        f"sampled by {rule_detail}: {rule['fixed_target']} a second, then {rule['rate']:.0%}")
+
+
 def init_app(app: Flask, settings: Settings) -> Status:
+    mode = settings.xray_export
+    if mode is None:
+        return Status(False, "set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments, "
+                             "or XRAY_EXPORT=otlp for X-Ray's OTLP endpoint")
+    if mode not in ("daemon", OTLP, "collector"):
+        return Status(False, f"XRAY_EXPORT is {mode!r}: use daemon, otlp or collector")
+    if settings.otel_sdk_disabled:
+        return Status(False, "OTEL_SDK_DISABLED is true, and X-Ray's trace is OpenTelemetry's")
+    if mode == OTLP:
+        return init_otlp(app, settings)
+    if mode == "collector":
+        # The app exports once, to the collector (docker-compose.yml's aws-collector profile),
+        # which signs and sends to X-Ray beside Honeycomb.
+        capture_routes(app)
+        return Status(True, f"route spans for X-Ray through the OpenTelemetry Collector at "
+                            f"{redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}")
     if not settings.xray_daemon_address:
-        return Status(False, "set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments")
+        return Status(False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)")
     if not settings.xray_sdk_enabled:
         return Status(False, "AWS_XRAY_SDK_ENABLED is false")
-    if settings.otel_sdk_disabled:
-        return Status(False, "OTEL_SDK_DISABLED is true, and segments are rooted in OpenTelemetry's trace")
 
     from aws_xray_sdk.core import patch, xray_recorder
     from aws_xray_sdk.ext.flask.middleware import XRayMiddleware

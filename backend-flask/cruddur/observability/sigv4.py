@@ -1,0 +1,77 @@
+"""AWS's OTLP endpoints (X-Ray's traces, CloudWatch's logs): where they are, and SigV4 on each export.
+
+boto3 decides everything, as it does for its own clients: the region from its chain, the
+endpoint from `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL` / the config file or AWS's
+default, the credentials from env, profile or role. The OTLP exporters post with a
+requests session whose auth signs each request with botocore's own SigV4 signer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+# Headers signed besides Host and SigV4's own: what the endpoint reads. Hop-by-hop and
+# client headers (User-Agent, Accept-Encoding, Connection) may be changed on the way.
+SIGNED_HEADERS = ("content-type", "content-encoding", "x-aws-log-group", "x-aws-log-stream")
+# The exporters always add OTEL_EXPORTER_OTLP_HEADERS (Honeycomb's key): anything not
+# listed here is removed, so no other service's secret reaches AWS.
+SENT_HEADERS = (*SIGNED_HEADERS, "content-length", "user-agent", "accept", "accept-encoding", "connection")
+
+
+class SigV4(requests.auth.AuthBase):
+    """Signs the prepared request, body as sent (compressed or not), for `service` in `region`.
+
+    Refreshable credentials (a role's, a container's) renew themselves: each request
+    takes the current frozen set, so a rotation is picked up by the next export.
+    """
+
+    def __init__(self, credentials, service: str, region: str):
+        self.credentials, self.service, self.region = credentials, service, region
+
+    def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        for name in [name for name in prepared.headers if name.lower() not in SENT_HEADERS]:
+            del prepared.headers[name]
+        headers = {name: value for name, value in prepared.headers.items() if name.lower() in SIGNED_HEADERS}
+        signed = AWSRequest(method=prepared.method, url=prepared.url, data=prepared.body, headers=headers)
+        SigV4Auth(self.credentials.get_frozen_credentials(), self.service, self.region).add_auth(signed)
+        for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
+            if name in signed.headers:
+                prepared.headers[name] = signed.headers[name]
+        return prepared
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    region: str
+    session: requests.Session
+
+
+def otlp_endpoint(client_name: str, signing_name: str, path: str) -> Endpoint | str:
+    """The signed OTLP endpoint of `client_name` ("xray", "logs"), or why there is none.
+
+    No network: making a client resolves the endpoint; only a container or instance
+    role makes the credential chain reach out (boto3 bounds that with its own timeouts).
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        session = boto3.Session()
+        if not session.region_name:
+            return "no AWS region: set AWS_DEFAULT_REGION (or region in ~/.aws/config)"
+        credentials = session.get_credentials()
+        if credentials is None:
+            return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or give the host a role"
+        client = session.client(client_name)
+        base = client.meta.endpoint_url.rstrip("/")
+        client.close()
+    except (BotoCoreError, ValueError) as error:
+        return f"AWS configuration: {error}"
+    signed = requests.Session()
+    signed.auth = SigV4(credentials, signing_name, session.region_name)
+    return Endpoint(f"{base}{path}", session.region_name, signed)
