@@ -71,7 +71,8 @@ class Counts:
         if http_response.status_code == 200 and not parsed.get("rejectedLogEventsInfo"):
             with self._lock:
                 self.delivered += context.get("cruddur_events", 0)
-        else:
+        # A missing stream is not a failure: watchtower makes it and sends the batch again.
+        elif parsed.get("Error", {}).get("Code") != "ResourceNotFoundException":
             delivery_logger.warning("cloudwatch: %d log lines not delivered to %s: HTTP %d %s",
                                     context.get("cruddur_events", 0), self.group, http_response.status_code,
                                     parsed.get("Error", {}).get("Code", ""))
