@@ -20,21 +20,22 @@ keepalive = 75
 graceful_timeout = 10
 
 
+def cruddur_extension(worker, name: str):
+    """The handle `name` of the worker's app, or None (the app never loaded, or is not Cruddur's)."""
+    return getattr(getattr(worker, "wsgi", None), "extensions", {}).get(name)
+
+
 def post_worker_init(worker):
     """Starts telemetry as the worker boots, after the fork, so what is wrong shows at start-up."""
-    from cruddur.observability import TELEMETRY
-
-    worker.wsgi.extensions[TELEMETRY].start()
+    telemetry = cruddur_extension(worker, "cruddur.telemetry")
+    if telemetry is not None:
+        telemetry.start()
 
 
 def worker_exit(server, worker):
-    """Flushes telemetry as soon as the worker has served its last request, within graceful_timeout."""
-    from cruddur.observability import TELEMETRY
-    from cruddur.store import EXTENSION as STORE
-
-    app = getattr(worker, "wsgi", None)
-    if app is not None and TELEMETRY in getattr(app, "extensions", {}):
-        app.extensions[TELEMETRY].shutdown()
-    # Closes this worker's pooled connections, so PostgreSQL frees their slots at once.
-    if app is not None and STORE in getattr(app, "extensions", {}):
-        app.extensions[STORE].dispose()
+    """Flushes telemetry as soon as the worker has served its last request, within graceful_timeout,
+    then closes this worker's pooled connections, so PostgreSQL frees their slots at once."""
+    for name, stop in (("cruddur.telemetry", "shutdown"), ("cruddur.store", "dispose")):
+        extension = cruddur_extension(worker, name)
+        if extension is not None:
+            getattr(extension, stop)()

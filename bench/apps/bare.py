@@ -3,12 +3,13 @@ from datetime import datetime, timezone
 
 from flask import Flask
 
-from cruddur import data
+from bench.apps import feed
 
 app = Flask(__name__)
 app.json.sort_keys = False  # as Cruddur, so both serialise the same bytes
+feed.init_app(app)
 
 
 @app.get("/api/activities/home")
 def home():
-    return data.home_activities(datetime.now(timezone.utc))
+    return feed.home_feed(datetime.now(timezone.utc))

@@ -26,7 +26,7 @@ from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
-from cruddur.data import home_activities
+from bench.apps import feed
 
 # Honeycomb
 provider = TracerProvider()
@@ -53,6 +53,7 @@ LOGGER.addHandler(cw_handler)
 LOGGER.info("test log")
 
 app = Flask(__name__)
+feed.init_app(app)
 FlaskInstrumentor().instrument_app(app)
 RequestsInstrumentor().instrument()
 XRayMiddleware(app, xray_recorder)
@@ -102,7 +103,7 @@ class HomeActivities:
         logger.info("HomeActivities")
         with tracer.start_as_current_span("home-activites-mock-data"):
             span = trace.get_current_span()
-            results = home_activities(datetime.now(timezone.utc).astimezone())
+            results = feed.home_feed(datetime.now(timezone.utc).astimezone())
             span.set_attribute("app.result_length", len(results))
             return results
 
