@@ -141,7 +141,7 @@ def test_request_spans_arrive_signed_at_xrays_endpoint_with_the_journals_capture
     assert set(by_name(honeycomb.spans())) == set(spans)
     assert startup_detail(capsys.readouterr().out, "xray") == (
         f"on: spans over OTLP/HTTP to {xray_endpoint.url}/v1/traces (SigV4, {REGION}); "
-        "sampled by rule Cruddur: 5 a second, then 100%")
+        "sampled by rule Cruddur from always.json: 5 a second, then 100%")
 
 
 def test_a_refused_signature_is_counted_and_never_felt_by_a_request(make_app, aws, always_rule, capsys):
@@ -184,6 +184,24 @@ def test_xrays_rule_decides_for_xray_and_honeycomb_keeps_every_trace(make_app, x
     # A trace is kept or dropped whole.
     assert all(len([s for s in xray_endpoint.spans() if s["trace_id"] == t and s["kind"] != "CLIENT"]) == 3
                for t in in_xray)
+
+
+def test_a_callers_sampled_trace_is_kept_in_xray_and_its_unsampled_one_nowhere(make_app, xray_endpoint, honeycomb):
+    """As the SDK keeps a caller's Sampled=1 whatever the reservoir: 30 requests in a second, far
+    past its 5, all continue sampled callers and all reach X-Ray; a caller's Sampled=0 reaches neither."""
+    app = make_app({"XRAY_EXPORT": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": honeycomb.url})
+    client = app.test_client()
+    callers = {f"{n:032x}" for n in range(1, 31)}
+    for trace_id in callers:
+        client.get("/api/activities/home",
+                   headers={"X-Amzn-Trace-Id": f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent=53995c3f42cd8ad8;Sampled=1"})
+    unsampled = "5759e988bd862e3fe1be46a994272793"
+    client.get("/api/activities/home", headers={"traceparent": f"00-{unsampled}-53995c3f42cd8ad8-00"})
+    app.extensions[TELEMETRY].shutdown()
+    assert {span["trace_id"] for span in xray_endpoint.spans()} == callers
+    assert unsampled not in {span["trace_id"] for span in honeycomb.spans()}
+    # Honeycomb sees X-Ray's decision on every span.
+    assert {span["attributes"]["cruddur.xray.sampled"] for span in honeycomb.spans()} == {True}
 
 
 @pytest.mark.parametrize("env, reason", [

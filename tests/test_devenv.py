@@ -399,8 +399,7 @@ def test_collector_loads_the_config_file_compose_mounts(collector):
 
 def test_the_aws_collector_signs_the_backends_spans_to_xrays_otlp_endpoint_beside_honeycomb():
     config = AWS_COLLECTOR_CONFIG
-    (pipeline,) = config["service"]["pipelines"].values()
-    exporters = {name: config["exporters"][name] for name in pipeline["exporters"]}
+    exporters = {name: config["exporters"][name] for name in pipeline_components("exporters", config)}
     (xray,) = [exporter for name, exporter in exporters.items() if name.startswith("otlphttp/") and "auth" in exporter]
     # X-Ray's OTLP endpoint, not the deprecated awsxray exporter; OTLP/HTTP only, gzip or nothing.
     assert xray["traces_endpoint"] == "https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces"
@@ -412,6 +411,19 @@ def test_the_aws_collector_signs_the_backends_spans_to_xrays_otlp_endpoint_besid
     # Inside compose's network only: the browser's spans go to otel-collector.
     assert "ports" not in SERVICES["otel-collector-aws"]
     assert service_env("otel-collector-aws", ACCOUNTS)["AWS_REGION"] == ACCOUNTS["AWS_DEFAULT_REGION"]
+
+
+def test_the_aws_collector_sends_xray_only_the_traces_its_rule_keeps_and_honeycomb_all():
+    """The backend marks each span with X-Ray's decision (cruddur.xray.sampled); only X-Ray's
+    pipeline drops the spans not marked true."""
+    config = AWS_COLLECTOR_CONFIG
+    pipelines = config["service"]["pipelines"]
+    (xray,) = [p for p in pipelines.values() if any("auth" in config["exporters"][e] for e in p["exporters"])]
+    assert [config["processors"][name] for name in xray["processors"]] == [{
+        "error_mode": "ignore", "traces": {"span": ['attributes["cruddur.xray.sampled"] != true']}}]
+    others = [p for p in pipelines.values() if p is not xray]
+    assert others and not any(p.get("processors") for p in others)
+    assert {receiver for p in pipelines.values() for receiver in p["receivers"]} == {"otlp"}
 
 
 @pytest.mark.parametrize("xray_export, started, endpoint", [

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cruddur.observability.xray import local_sampling_rules
+from cruddur.observability.xray import sampling_rule
 from tests.peers.xray import XRayDaemon, walk
 
 RULE_FILE = Path(__file__).resolve().parent.parent / "aws" / "json" / "xray.json"
@@ -124,7 +124,8 @@ def test_services_work_outside_a_segment(xray_app):
 
 
 def test_local_rules_are_derived_from_the_api_rule():
-    rules = local_sampling_rules(RULE_FILE)
+    rules, detail = sampling_rule(RULE_FILE)
+    assert detail == "rule Cruddur from xray.json: 5 a second, then 10%"
     assert rules == {
         "version": 2,
         "rules": [{"description": "Cruddur", "host": "*", "http_method": "*", "url_path": "*",

@@ -36,9 +36,6 @@ STREAM_NAME = "{machine_name}-{process_id}"
 # While CloudWatch is away a worker holds at most this many lines (about 10 MB); past it
 # new lines are dropped, counted.
 MAX_QUEUED_EVENTS = 10_000
-# A blackholed endpoint must not hold the sending thread, or the shutdown flush, for minutes.
-CONNECT_TIMEOUT_S = 2
-READ_TIMEOUT_S = 5
 
 logger = logging.getLogger(__name__)
 # Failed batches are told once a minute: CloudWatch down means one failure every few seconds.
@@ -82,30 +79,21 @@ class Counts:
                                 context.get("cruddur_events", 0), self.group, exception)
 
 
-def make_group_when_missing(client, group: str) -> None:
-    """botocore hook: when watchtower's CreateLogStream finds no group, make the group and the stream.
-
-    watchtower makes a missing stream but not a missing group, so lines would never arrive
-    when CloudWatch was unreachable at start or the group was deleted.
-    """
-    def note_stream(params, context, **_) -> None:
-        context["cruddur_stream"] = params["logStreamName"]
-
-    def make_group(parsed, context, **_) -> None:
-        if parsed.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            return
-        for make, names in (("create_log_group", {}), ("create_log_stream", {"logStreamName": context["cruddur_stream"]})):
-            try:
-                getattr(client, make)(logGroupName=group, **names)
-            except client.exceptions.ResourceAlreadyExistsException:
-                pass
-            except Exception as error:  # watchtower's thread must not die of it: the next send retries
+def make_group_with_the_stream(client, group: str) -> None:
+    """botocore hook: the group is made just before watchtower makes its stream, which it does
+    on its first send and whenever the stream is gone. watchtower makes a missing stream but
+    not a missing group: lines would never arrive when the group was deleted, or when
+    CloudWatch was unreachable at start."""
+    def make_group(**_) -> None:
+        try:
+            client.create_log_group(logGroupName=group)
+        except Exception as error:  # watchtower's thread must not die of it: the next send retries
+            # A role allowed to write only to a group made beforehand is no failure.
+            if getattr(error, "response", {}).get("Error", {}).get("Code") not in (
+                    "ResourceAlreadyExistsException", "AccessDeniedException"):
                 delivery_logger.warning("cloudwatch: could not make %s: %s", group, error)
-                return
 
-    events = client.meta.events
-    events.register("provide-client-params.cloudwatch-logs.CreateLogStream", note_stream)
-    events.register("after-call.cloudwatch-logs.CreateLogStream", make_group)
+    client.meta.events.register("before-call.cloudwatch-logs.CreateLogStream", make_group)
 
 
 def handler_class() -> type[logging.Handler]:
@@ -221,7 +209,7 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
     endpoint.session.hooks["response"].append(counts.answered)
     handler_class_, exporter_class = otlp_classes(counts)
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
-    exporter = exporter_class(OTLPLogExporter(endpoint=endpoint.url, timeout=READ_TIMEOUT_S, session=endpoint.session,
+    exporter = exporter_class(OTLPLogExporter(endpoint=endpoint.url, timeout=sigv4.CLIENT_CONFIG.read_timeout, session=endpoint.session,
                                               headers={"x-aws-log-group": group, "x-aws-log-stream": stream}))
     provider = LoggerProvider(resource=otel.make_resource(), shutdown_on_exit=False)
     handler = handler_class_(logger_provider=provider)
@@ -258,31 +246,17 @@ def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundH
     if mode == "otlp":
         return init_otlp(settings, telemetry, log_handler)
 
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        session = boto3.Session()
-        if not session.region_name:
-            return Status(False, "no AWS region: set AWS_DEFAULT_REGION (or region in ~/.aws/config)")
-        # Walks boto3's chain; only a container or instance role makes it reach the network.
-        if session.get_credentials() is None:
-            return Status(False, "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                                 "AWS_PROFILE, or give the host a role")
-        # Making a client opens no connection and starts no thread; it tells the endpoint
-        # boto3 resolved, and rejects a malformed one now.
-        client = session.client("logs", config=Config(connect_timeout=CONNECT_TIMEOUT_S,
-                                                      read_timeout=READ_TIMEOUT_S))
-    except (BotoCoreError, ValueError) as error:
-        return Status(False, f"AWS configuration: {error}")
+    found = sigv4.aws_session("logs")
+    if isinstance(found, str):
+        return Status(False, found)
+    session, _, client = found
 
     counts = Counts(group)
     events = client.meta.events
     events.register("provide-client-params.cloudwatch-logs.PutLogEvents", counts.batch_taken)
     events.register("after-call.cloudwatch-logs.PutLogEvents", counts.batch_answered)
     events.register("after-call-error.cloudwatch-logs.PutLogEvents", counts.batch_failed)
-    make_group_when_missing(client, group)
+    make_group_with_the_stream(client, group)
     # No network here: the group is made by the sending thread when its first send finds it missing.
     handler = handler_class()(counts, log_group_name=group, log_stream_name=STREAM_NAME, boto3_client=client,
                               send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT,

@@ -38,7 +38,7 @@ from cruddur.observability.logs import rate_limit
 from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
 from cruddur.observability.lifecycle import Status, finished_within
 
-TRACERS = "cruddur.tracers"
+PROVIDER = "cruddur.tracer_provider"
 EXPORTERS = "cruddur.span_exporters"
 DEFAULT_SERVICE_NAME = "backend-flask"
 # Only the health check's own path, whatever its query; the instrumentation searches the whole URL.
@@ -49,15 +49,6 @@ SANITIZE_FIELDS_VARIABLE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_F
 logger = logging.getLogger(__name__)
 
 
-class AppTracers(dict):
-    """The tracers of one app's provider, by the AppTracer they stand behind, each made once:
-    making one costs about what a span does."""
-
-    def __init__(self, provider: TracerProvider):
-        super().__init__()
-        self.provider = provider
-
-
 class AppTracer(trace.Tracer):
     """A tracer that makes its spans with the provider of the app in context (none outside one)."""
 
@@ -65,14 +56,15 @@ class AppTracer(trace.Tracer):
 
     def __init__(self, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
+        self.tracers: dict[TracerProvider, trace.Tracer] = {}  # making one costs about what a span does
 
     def _tracer(self) -> trace.Tracer:
-        tracers = current_app.extensions.get(TRACERS) if has_app_context() else None
-        if tracers is None:
+        provider = current_app.extensions.get(PROVIDER) if has_app_context() else None
+        if provider is None:
             return self._noop
-        if self not in tracers:
-            tracers[self] = tracers.provider.get_tracer(*self.args, **self.kwargs)
-        return tracers[self]
+        if provider not in self.tracers:
+            self.tracers[provider] = provider.get_tracer(*self.args, **self.kwargs)
+        return self.tracers[provider]
 
     def start_span(self, *args, **kwargs):
         return self._tracer().start_span(*args, **kwargs)
@@ -125,14 +117,15 @@ class SpanCount(SpanProcessor):
 
 
 class CountingExporter(SpanExporter):
-    """An exporter that counts the spans it delivered."""
+    """An exporter that counts the spans it delivered, and passes on only those `keep` keeps."""
 
-    def __init__(self, exporter: SpanExporter):
-        self.exporter = exporter
+    def __init__(self, exporter: SpanExporter, keep=None):
+        self.exporter, self.keep = exporter, keep
         self.delivered = 0
 
     def export(self, spans) -> SpanExportResult:
-        result = self.exporter.export(spans)
+        kept = list(filter(self.keep, spans)) if self.keep else spans
+        result = self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
         if result is SpanExportResult.SUCCESS:
             self.delivered += len(spans)  # the batch processor exports one batch at a time
         return result
@@ -208,10 +201,15 @@ def make_resource() -> Resource:
     return resource
 
 
-def add_exporter(app: Flask, name: str, exporter: SpanExporter) -> None:
-    """Another destination for the app's spans (X-Ray's OTLP endpoint), started, flushed and
-    counted like OTEL_TRACES_EXPORTER's, with a batch span processor of its own."""
-    app.extensions[EXPORTERS][name] = CountingExporter(exporter)
+def provider(app: Flask) -> TracerProvider:
+    return app.extensions[PROVIDER]
+
+
+def add_exporter(app: Flask, name: str, exporter: SpanExporter, keep=None) -> None:
+    """Another destination for the app's spans (X-Ray's OTLP endpoint), for those `keep(span)`
+    keeps; started, flushed and counted like OTEL_TRACES_EXPORTER's, with a batch span
+    processor of its own."""
+    app.extensions[EXPORTERS][name] = CountingExporter(exporter, keep)
 
 
 def init_app(app: Flask, settings: Settings, telemetry) -> Status:
@@ -223,7 +221,7 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator(),
                               span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
                               shutdown_on_exit=False)
-    app.extensions[TRACERS] = AppTracers(provider)
+    app.extensions[PROVIDER] = provider
     # enable_commenter=False: sqlcommenter context, attached per request, is for SQL drivers.
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider, request_hook=name_unrouted_span,
                                        excluded_urls=settings.otel_flask_excluded_urls or HEALTH_CHECK_URL,

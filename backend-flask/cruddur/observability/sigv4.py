@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import requests
+from botocore.config import Config
 
 # Headers signed besides Host and SigV4's own: what the endpoint reads. Hop-by-hop and
 # client headers (User-Agent, Accept-Encoding, Connection) may be changed on the way.
@@ -17,6 +18,8 @@ SIGNED_HEADERS = ("content-type", "content-encoding", "x-aws-log-group", "x-aws-
 # The exporters always add OTEL_EXPORTER_OTLP_HEADERS (Honeycomb's key): anything not
 # listed here is removed, so no other service's secret reaches AWS.
 SENT_HEADERS = (*SIGNED_HEADERS, "content-length", "user-agent", "accept", "accept-encoding", "connection")
+# A blackholed endpoint must not hold a sending thread, or the shutdown flush, for minutes.
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5)
 
 
 class SigV4(requests.auth.AuthBase):
@@ -51,11 +54,11 @@ class Endpoint:
     session: requests.Session
 
 
-def otlp_endpoint(client_name: str, signing_name: str, path: str) -> Endpoint | str:
-    """The signed OTLP endpoint of `client_name` ("xray", "logs"), or why there is none.
+def aws_session(client_name: str):
+    """boto3's session with its credentials and a client of `client_name`, or why there is none.
 
-    No network: making a client resolves the endpoint; only a container or instance
-    role makes the credential chain reach out (boto3 bounds that with its own timeouts).
+    No network: making a client resolves the endpoint; only a container or instance role
+    makes the credential chain reach out (boto3 bounds that with its own timeouts).
     """
     import boto3
     from botocore.exceptions import BotoCoreError
@@ -67,11 +70,18 @@ def otlp_endpoint(client_name: str, signing_name: str, path: str) -> Endpoint | 
         credentials = session.get_credentials()
         if credentials is None:
             return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or give the host a role"
-        client = session.client(client_name)
-        base = client.meta.endpoint_url.rstrip("/")
-        client.close()
-    except (BotoCoreError, ValueError) as error:
+        return session, credentials, session.client(client_name, config=CLIENT_CONFIG)
+    except (BotoCoreError, ValueError) as error:  # a malformed endpoint URL, region or profile
         return f"AWS configuration: {error}"
+
+
+def otlp_endpoint(client_name: str, signing_name: str, path: str) -> Endpoint | str:
+    """The signed OTLP endpoint of `client_name` ("xray", "logs"), or why there is none."""
+    found = aws_session(client_name)
+    if isinstance(found, str):
+        return found
+    session, credentials, client = found
+    client.close()
     signed = requests.Session()
     signed.auth = SigV4(credentials, signing_name, session.region_name)
-    return Endpoint(f"{base}{path}", session.region_name, signed)
+    return Endpoint(f"{client.meta.endpoint_url.rstrip('/')}{path}", session.region_name, signed)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections import OrderedDict
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g, request
 from opentelemetry import context, trace
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import SpanProcessor
 
 from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
@@ -36,8 +36,8 @@ EXTENSION = "cruddur.xray_recorder"
 OTLP = "otlp"  # EXTENSION's value on the otlp route, where OpenTelemetry is the recorder
 # X-Ray's OTLP endpoint takes gzip or nothing; a hung endpoint holds the span thread this long.
 EXPORT_TIMEOUT_S = 5
-# Traces whose decision is remembered, so a trace's later batches go where its first went.
-REMEMBERED_TRACES = 10_000
+# On every span of a trace: whether X-Ray's rule keeps it (the collector's filter reads it too).
+SAMPLED = "cruddur.xray.sampled"
 # The SDK's own default local rule, when xray.json cannot be read.
 DEFAULT_RULE = {"fixed_target": 1, "rate": 0.05}
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
@@ -95,72 +95,56 @@ def subsegment(name: str) -> Iterator:
             yield sub or NoSubsegment()
 
 
-def sampling_rule(rule_file) -> tuple[dict, str]:
-    """The rule's reservoir and rate, as the SDK's local rules hold them, and where they came from."""
+def sampling_rule(rule_file) -> tuple[dict | None, str]:
+    """aws/json/xray.json's rule in the SDK's local rule format (so the same numbers apply when
+    the daemon hands out no centralised rules), and where it came from; None when unreadable."""
     try:
-        return local_sampling_rules(rule_file)["default"], f"rule {json.loads(rule_file.read_text())['SamplingRule']['RuleName']}"
-    except (OSError, KeyError, ValueError) as exc:
-        return DEFAULT_RULE, f"the SDK's default rule ({rule_file} unreadable: {exc})"
+        rule = json.loads(rule_file.read_text())["SamplingRule"]
+        target = {"fixed_target": rule["ReservoirSize"], "rate": rule["FixedRate"]}
+        return {"version": 2, "default": target, "rules": [{
+            "description": rule["RuleName"], "host": rule["Host"], "http_method": rule["HTTPMethod"],
+            "url_path": rule["URLPath"], **target}]}, (f"rule {rule['RuleName']} from {rule_file.name}: "
+                                                       f"{target['fixed_target']} a second, then {target['rate']:.0%}")
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        return None, f"the SDK's default rule ({rule_file} unreadable: {exc})"
 
 
-class XRaySampling(SpanExporter):
-    """Passes on the spans of the traces X-Ray's rule keeps: the first `fixed_target` traces
-    a second, then `rate` of the others, as the SDK's local sampler does.
+class XRayRule(SpanProcessor):
+    """Decides once per trace whether X-Ray keeps it, and marks every span of it with SAMPLED.
 
-    Applied here, at X-Ray's export, and not as the provider's sampler: Honeycomb gets every
-    trace the provider keeps (its own OTEL_TRACES_SAMPLER), X-Ray the few its rule keeps,
-    as on the daemon route. Each trace is decided once, by its first span seen, and the
-    decision remembered for its later batches (a bounded number of traces).
+    A trace begun here: the first `fixed_target` traces a second, then `rate` of the others,
+    as the SDK's local sampler does. A caller's trace: the caller's decision, as the SDK
+    keeps a caller's Sampled=1. Honeycomb gets every trace the provider keeps (its own
+    OTEL_TRACES_SAMPLER); X-Ray's export here, or the collector's filter, drops the others.
     """
 
-    def __init__(self, exporter: SpanExporter, rule: dict):
-        self.exporter = exporter
+    def __init__(self, rule: dict):
         self.fixed_target, self.rate = rule["fixed_target"], rule["rate"]
-        self.decisions: OrderedDict[int, bool] = OrderedDict()
         self.second, self.taken = None, 0
+        self._lock = threading.Lock()
 
-    def keeps(self, span) -> bool:
-        trace_id = span.context.trace_id
-        if trace_id not in self.decisions:
-            second = span.start_time // 1_000_000_000
+    def decide(self, start_time_ns: int) -> bool:
+        with self._lock:
+            second = start_time_ns // 1_000_000_000
             if second != self.second:
                 self.second, self.taken = second, 0
-            if self.taken < self.fixed_target:
-                self.taken, kept = self.taken + 1, True
-            else:
-                kept = random.random() < self.rate
-            self.decisions[trace_id] = kept
-            if len(self.decisions) > REMEMBERED_TRACES:
-                self.decisions.popitem(last=False)
-        return self.decisions[trace_id]
+            self.taken += 1
+            return self.taken <= self.fixed_target or random.random() < self.rate
 
-    def export(self, spans) -> SpanExportResult:
-        # The batch processor exports from one thread at a time.
-        kept = [span for span in spans if self.keeps(span)]
-        return self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
+    def on_start(self, span, parent_context=None) -> None:
+        parent = trace.get_current_span(parent_context)
+        caller = parent.get_span_context()
+        if not caller.is_valid:
+            kept = self.decide(span.start_time)
+        elif caller.is_remote:
+            kept = caller.trace_flags.sampled
+        else:
+            kept = bool(getattr(parent, "attributes", {}).get(SAMPLED))
+        span.set_attribute(SAMPLED, kept)
 
 
-def local_sampling_rules(rule_file) -> dict:
-    """The SDK's local rule format, derived from the API's rule in aws/json/xray.json.
-
-    The same numbers then apply when the daemon cannot hand out centralised rules.
-    """
-    rule = json.loads(rule_file.read_text())["SamplingRule"]
-    target = {"fixed_target": rule["ReservoirSize"], "rate": rule["FixedRate"]}
-    return {
-        "version": 2,
-        "rules": [{
-            "description": rule["RuleName"],
-            "host": rule["Host"],
-            "http_method": rule["HTTPMethod"],
-            "url_path": rule["URLPath"],
-            **target,
-        }],
-        "default": target,
-    }
+def sampled_by_xray(span) -> bool:
+    return bool(span.attributes.get(SAMPLED))
 
 
 def xray_root(span_context: trace.SpanContext) -> str:
@@ -187,9 +171,13 @@ def xray_trace_header(incoming: str | None) -> str:
     return header
 
 
-def capture_routes(app: Flask) -> None:
-    """What the journal's SDK records, as OpenTelemetry spans: a span per route and `mock-data`."""
+def capture_routes(app: Flask, settings: Settings) -> str:
+    """What the journal's SDK records, as OpenTelemetry spans (a span per route, `mock-data`),
+    each marked with X-Ray's decision; returns the rule's description."""
     app.extensions[EXTENSION] = OTLP
+    rules, detail = sampling_rule(settings.xray_sampling_rule_file)
+    rule = rules["default"] if rules else DEFAULT_RULE
+    otel.provider(app).add_span_processor(XRayRule(rule))
 
     # After OpenTelemetry's hooks, so the route's span is a child of the request's; teardown
     # hooks run in reverse, so it ends first.
@@ -215,6 +203,8 @@ def capture_routes(app: Flask) -> None:
             context.detach(token)
             span.end()
 
+    return detail
+
 
 def init_otlp(app: Flask, settings: Settings) -> Status:
     """The otlp route: no X-Ray SDK, no daemon; the app's spans to X-Ray's OTLP endpoint."""
@@ -224,14 +214,12 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
     endpoint = sigv4.otlp_endpoint("xray", "xray", "/v1/traces")
     if isinstance(endpoint, str):
         return Status(False, endpoint)
-    rule, rule_detail = sampling_rule(settings.xray_sampling_rule_file)
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
     exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
                                 compression=Compression.Gzip, session=endpoint.session)
-    otel.add_exporter(app, "xray", XRaySampling(exporter, rule))
-    capture_routes(app)
+    otel.add_exporter(app, "xray", exporter, keep=sampled_by_xray)
     return Status(True, f"spans over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region}); "
-                        f"sampled by {rule_detail}: {rule['fixed_target']} a second, then {rule['rate']:.0%}")
+                        f"sampled by {capture_routes(app, settings)}")
 
 
 def init_app(app: Flask, settings: Settings) -> Status:
@@ -248,9 +236,10 @@ def init_app(app: Flask, settings: Settings) -> Status:
     if mode == "collector":
         # The app exports once, to the collector (docker-compose.yml's aws-collector profile),
         # which signs and sends to X-Ray beside Honeycomb.
-        capture_routes(app)
+        detail = capture_routes(app, settings)
         return Status(True, f"route spans for X-Ray through the OpenTelemetry Collector at "
-                            f"{redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}")
+                            f"{redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}, "
+                            f"sampled by {detail}")
     if not settings.xray_daemon_address:
         return Status(False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)")
     if not settings.xray_sdk_enabled:
@@ -259,13 +248,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
     from aws_xray_sdk.core import patch, xray_recorder
     from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
 
-    try:
-        rules = local_sampling_rules(settings.xray_sampling_rule_file)
-        rules_detail = f"local fallback rule from {settings.xray_sampling_rule_file.name}"
-    except (OSError, KeyError, ValueError) as exc:
-        rules = None
-        rules_detail = f"SDK default local rule ({settings.xray_sampling_rule_file} unreadable: {exc})"
-
+    rules, rules_detail = sampling_rule(settings.xray_sampling_rule_file)
     # The SDK polls the daemon for sampling rules every 10 s, with a traceback each time it is away.
     rate_limit("aws_xray_sdk.core.sampling.rule_poller", "aws_xray_sdk.core.sampling.target_poller")
     xray_recorder.configure(
