@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -84,25 +84,42 @@ class Telemetry:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
-class BoundedQueue(queue.Queue):
-    """A queue that never blocks its producer: when full, the oldest item makes room, counted."""
+class Drain:
+    """A bounded buffer that a thread of its own empties into `handle`, oldest item first.
 
-    def __init__(self, capacity: int):
-        super().__init__(capacity)
+    `put` never blocks: when the buffer is full the oldest item makes room, counted. The
+    thread looks for items every `interval_s` rather than being woken for each one: a
+    wake-up costs the request about what handing on a log line costs the thread.
+    """
+
+    def __init__(self, handle: Callable[[object], None], capacity: int, name: str, interval_s: float = 0.05):
+        self.items: collections.deque = collections.deque(maxlen=capacity)
+        self.handle, self.interval_s = handle, interval_s
         self.dropped = 0
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._stopping = threading.Event()
 
-    def put_dropping_oldest(self, item) -> None:
-        while True:
-            try:
-                self.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self.get_nowait()
-                    self.task_done()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+    def put(self, item) -> None:
+        if len(self.items) == self.items.maxlen:
+            self.dropped += 1
+        self.items.append(item)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval_s):
+            self._hand_on()
+        self._hand_on()
+
+    def _hand_on(self) -> None:
+        while self.items:
+            self.handle(self.items.popleft())
+
+    def stop(self, timeout_s: float) -> int:
+        """Hands on what is buffered within `timeout_s`; returns how many items were not."""
+        self._stopping.set()
+        if not self.thread.is_alive() and self.thread.ident is None:
+            self.thread.start()  # never started (nothing served): it hands on what there is, then ends
+        self.thread.join(timeout_s)
+        return len(self.items) + self.thread.is_alive()
 
 
 def finished_within(step: Callable[[], object], timeout_s: float, name: str) -> bool:

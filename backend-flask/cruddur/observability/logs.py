@@ -14,12 +14,11 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
-from logging.handlers import QueueHandler, QueueListener
 
 from flask import Flask, g, request
 from opentelemetry import trace
 
-from cruddur.observability.lifecycle import BoundedQueue
+from cruddur.observability.lifecycle import SHUTDOWN_TIMEOUT_S, Drain
 from cruddur.observability.redact import clip, redact_url
 
 TRACE_ID_HEADER = "X-Trace-Id"
@@ -30,14 +29,16 @@ FAILURE_LOG_INTERVAL_S = 60
 access_logger = logging.getLogger("cruddur.access")
 
 
+def current_ids() -> tuple[str | None, str | None]:
+    """The current span's trace and span ids, as hex."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None, None
+    return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
+
+
 def current_trace_id() -> str | None:
-    context = trace.get_current_span().get_span_context()
-    return trace.format_trace_id(context.trace_id) if context.is_valid else None
-
-
-def current_span_id() -> str | None:
-    context = trace.get_current_span().get_span_context()
-    return trace.format_span_id(context.span_id) if context.is_valid else None
+    return current_ids()[0]
 
 
 class Interval:
@@ -106,52 +107,47 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-class BackgroundHandler(QueueHandler):
-    """Queues records for a listener thread; writes them directly until that thread runs.
+class BackgroundHandler(logging.Handler):
+    """Hands records to its handlers from a thread of its own once telemetry has started, and
+    writes them directly until then (start-up, before the gunicorn worker serves).
 
-    Direct writing covers start-up (before the gunicorn worker serves) and shutdown.
-    The queue is bounded: when full, the oldest record is dropped and counted. The
-    trace and span ids are stamped where the record is made, in the request's thread.
+    The buffer is bounded: when full, the oldest record is dropped and counted. The trace
+    and span ids are stamped where the record is made, in the request's thread.
     """
 
     def __init__(self) -> None:
-        super().__init__(BoundedQueue(QUEUE_CAPACITY))
-        self.listener = QueueListener(self.queue, respect_handler_level=True)
-        self.running = False
+        super().__init__()
+        self.handlers: tuple[logging.Handler, ...] = ()
+        self.drain = Drain(self.hand_on, QUEUE_CAPACITY, "log-records")
 
     def add(self, handler: logging.Handler) -> None:
         handler.setFormatter(JsonFormatter())
-        self.listener.handlers = (*self.listener.handlers, handler)
+        self.handlers = (*self.handlers, handler)
 
     def remove(self, handler: logging.Handler) -> None:
-        self.listener.handlers = tuple(h for h in self.listener.handlers if h is not handler)
+        self.handlers = tuple(h for h in self.handlers if h is not handler)
 
     def start(self) -> None:
-        self.listener.start()
-        self.running = True
+        self.drain.thread.start()
 
     def stop(self) -> None:
-        # A worker that served no request never started its listener.
-        if self.running:
-            self.running = False
-            self.listener.stop()
-        if self.queue.dropped:
-            logging.getLogger(__name__).warning("dropped %d log records: the log queue was full", self.queue.dropped)
+        # Hands on what is buffered now; shipping it is each handler's stopper's job.
+        self.drain.stop(SHUTDOWN_TIMEOUT_S)
+        if self.drain.dropped:
+            logging.getLogger(__name__).warning("dropped %d log records: the log queue was full", self.drain.dropped)
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # The queue stays in this process, so the record needs no pickling-safe copy.
-        if not hasattr(record, "trace_id"):
-            record.trace_id, record.span_id = current_trace_id(), current_span_id()
-        return record
-
-    def enqueue(self, record: logging.LogRecord) -> None:
-        self.queue.put_dropping_oldest(record)
+    def hand_on(self, record: logging.LogRecord) -> None:
+        for handler in self.handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.running:
-            super().emit(record)
+        if not hasattr(record, "trace_id"):
+            record.trace_id, record.span_id = current_ids()
+        if self.drain.thread.is_alive():
+            self.drain.put(record)
         else:
-            self.listener.handle(self.prepare(record))
+            self.hand_on(record)
 
 
 def init_app(app: Flask, telemetry) -> BackgroundHandler:

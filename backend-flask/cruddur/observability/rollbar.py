@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, current_app, got_request_exception, has_app_context, has_request_context, request
 
 from cruddur.config import Settings
-from cruddur.observability.lifecycle import BoundedQueue, Status, finished_within
+from cruddur.observability.lifecycle import Drain, Status
 from cruddur.observability.logs import current_trace_id, rate_limit
 from cruddur.observability.redact import is_secret, redact_url
 
@@ -38,12 +38,11 @@ class Reporter(logging.Filter):
     def __init__(self, settings: Settings):
         super().__init__()
         self.settings = settings
-        self.queue = BoundedQueue(QUEUE_CAPACITY)
+        self.drain = Drain(self._post, QUEUE_CAPACITY, "rollbar-sender")
         self.reported = self.failed = 0
-        self.thread = threading.Thread(target=self._post_queued, name="rollbar-sender", daemon=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING and threading.current_thread() is self.thread:
+        if record.levelno >= logging.WARNING and threading.current_thread() is self.drain.thread:
             self.failed += 1
         return True
 
@@ -59,26 +58,23 @@ class Reporter(logging.Filter):
 
     def enqueue(self, payload: dict) -> None:
         self.reported += 1
-        self.queue.put_dropping_oldest(payload)
+        self.drain.put(payload)
 
-    def _post_queued(self) -> None:
+    def _post(self, payload: dict) -> None:
         import rollbar
 
-        while True:
-            payload = self.queue.get()
-            try:
-                rollbar.send_payload(payload, self.settings.rollbar_access_token)
-            finally:
-                self.queue.task_done()
+        try:
+            rollbar.send_payload(payload, self.settings.rollbar_access_token)
+        except Exception:  # the SDK logs what failed (counted by filter); the thread goes on
+            self.failed += 1
 
     def stop(self, timeout_s: float) -> None:
-        finished_within(self.queue.join, timeout_s, "rollbar-flush")
+        unsent = self.drain.stop(timeout_s)
         logging.getLogger("rollbar").removeFilter(self)
-        unsent = self.queue.unfinished_tasks
-        lost = self.failed + self.queue.dropped + unsent
+        lost = self.failed + self.drain.dropped + unsent
         if lost:
             logger.warning("rollbar: %d of %d items not delivered (%d failed, %d dropped from a full queue, %d unsent "
-                           "after %ss at exit)", lost, self.reported, self.failed, self.queue.dropped, unsent,
+                           "after %ss at exit)", lost, self.reported, self.failed, self.drain.dropped, unsent,
                            timeout_s, extra={"fields": {"integration": "rollbar", "reported": self.reported,
                                                         "not_delivered": lost}})
 
@@ -155,6 +151,6 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     app.extensions[EXTENSION] = rollbar_reporter = Reporter(settings)
     logging.getLogger("rollbar").filters.insert(0, rollbar_reporter)
     got_request_exception.connect(rollbar_reporter.report_exception, app)
-    telemetry.on_start(rollbar_reporter.thread.start)
+    telemetry.on_start(rollbar_reporter.drain.thread.start)
     telemetry.on_shutdown(rollbar_reporter.stop)
     return Status(True, f"environment {settings.rollbar_environment}, items to {redact_url(endpoint)}")
