@@ -44,10 +44,11 @@ def request_spans(receiver, response):
 def test_each_statement_is_a_client_span_under_the_request(traced, receiver, database_url):
     response = traced.test_client().get("/api/activities/@worf")
     assert response.status_code == 200
-    server, queries, _ = request_spans(receiver, response)
+    server, queries, spans = request_spans(receiver, response)
     system = database_url.split(":", 1)[0]
-    # The user, their cruds, the cruds' replies.
+    # The user, their cruds, the cruds' replies; a connection from the pool is no span.
     assert len(queries) == 3
+    assert [s for s in spans if s["kind"] == "CLIENT"] == queries
     for span in queries:
         assert (span["kind"], span["parent_span_id"]) == ("CLIENT", server["span_id"])
         assert span["attributes"]["db.system"] == system
@@ -96,3 +97,13 @@ def test_a_slow_query_is_a_long_db_span_under_the_request(traced, receiver, data
     slow = max(queries, key=lambda span: span["duration_s"])
     assert slow["duration_s"] >= 0.9 and slow["parent_span_id"] == server["span_id"]
     assert slow["attributes"]["db.statement"].startswith("SELECT activities.uuid")
+
+
+def test_a_first_request_left_untraced_leaves_the_statements_of_the_next_traced(make_app, receiver):
+    """The engine is the instrumentation's only when made outside a suppressed (untraced) request."""
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+                    "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "api/activities/notifications"})
+    client = app.test_client()
+    assert client.get("/api/activities/notifications").status_code == 200
+    _, queries, _ = request_spans(receiver, client.get("/api/activities/@worf"))
+    assert len(queries) == 3

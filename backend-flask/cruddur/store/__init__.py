@@ -115,18 +115,20 @@ def migrate(connection: Connection) -> None:
 
 
 class Store:
-    """The app's handle on its database: the engine, made on first use, and its lifecycle."""
+    """The app's handle on its database: the engine, migrated on first use, and its lifecycle."""
 
     def __init__(self, url: URL, traced: bool):
-        self.url, self.traced = url, traced
-        self._engine: Engine | None = None
+        self.url = url
+        # Made now, outside any request, so it is traced even when the first request that uses
+        # it is one left untraced; an engine opens no connection until one is needed.
+        self._engine = make_engine(url, traced)
         self._migrated = False
         self._failed_at = 0.0
         self._lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None or not self._migrated:
+        if not self._migrated:
             asked = time.monotonic()
             # Bounded: a thread behind one that waits on a hung database gives up too.
             if not self._lock.acquire(timeout=CONNECT_TIMEOUT_S + 1):
@@ -145,8 +147,6 @@ class Store:
         return self._engine
 
     def _start(self) -> None:
-        if self._engine is None:
-            self._engine = make_engine(self.url, self.traced)
         if not self._migrated:
             # Start-up work, not the request's: its statements stay out of the request's trace.
             with suppress_instrumentation(), self._engine.begin() as connection:
@@ -155,25 +155,32 @@ class Store:
 
     def dispose(self) -> None:
         """Closes the pool's connections (at worker exit, and after each test's app)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine, self._migrated = None, False
+        self._engine.dispose()
+        self._migrated = False
 
 
 def store() -> Store:
     return current_app.extensions[EXTENSION]
 
 
+def checked_out() -> Connection:
+    # A connection from the pool is no call to the database: the instrumentation's "connect"
+    # span for it would be one more span per request, showing nothing the statements do not.
+    engine = store().engine  # migrated first, with its own statements untraced
+    with suppress_instrumentation():
+        return engine.connect()
+
+
 @contextmanager
 def reading() -> Iterator[Connection]:
-    with store().engine.connect() as connection:
+    with checked_out() as connection:
         yield connection
 
 
 @contextmanager
 def writing() -> Iterator[Connection]:
     """A transaction: committed at the end of the block, rolled back on any error."""
-    with store().engine.begin() as connection:
+    with checked_out() as connection, connection.begin():
         yield connection
 
 
