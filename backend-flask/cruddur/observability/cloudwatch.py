@@ -22,7 +22,7 @@ from opentelemetry import context, trace
 
 from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
-from cruddur.observability.lifecycle import Status, finished_within
+from cruddur.observability.lifecycle import Status, finished_within, tell_undelivered
 from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_limit
 from cruddur.observability.redact import redact_url
 
@@ -37,7 +37,6 @@ STREAM_NAME = "{machine_name}-{process_id}"
 # new lines are dropped, counted.
 MAX_QUEUED_EVENTS = 10_000
 
-logger = logging.getLogger(__name__)
 # Failed batches are told once a minute: CloudWatch down means one failure every few seconds.
 delivery_logger = logging.getLogger(f"{__name__}.delivery")
 delivery_logger.addFilter(OncePerInterval())
@@ -223,12 +222,9 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
     def stop(timeout_s: float) -> None:
         log_handler.remove(handler)
         finished_within(provider.shutdown, timeout_s, "cloudwatch-otlp-shutdown")
-        missing = counts.emitted - counts.delivered
-        if missing:
-            logger.warning("cloudwatch: %d of %d log lines not delivered to %s (rejected, dropped from a full queue, "
-                           "failed or unsent at exit)", missing, counts.emitted, group, extra={"fields": {
-                               "integration": "cloudwatch", "not_delivered": missing, "queued": counts.emitted,
-                               "rejected": counts.rejected}})
+        tell_undelivered("cloudwatch", counts.emitted - counts.delivered, counts.emitted, "log lines",
+                         f" to {group} (rejected, dropped from a full queue, failed or unsent at exit)",
+                         rejected=counts.rejected)
 
     telemetry.on_start(start)
     telemetry.on_shutdown(stop)
@@ -269,13 +265,9 @@ def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundH
         handler.FLUSH_TIMEOUT = timeout_s
         handler.close()  # sends what is queued, waiting at most timeout_s
         client.close()
-        missing = counts.emitted - counts.delivered + counts.dropped
-        if missing:
-            logger.warning("cloudwatch: %d of %d log lines not delivered to %s (%d dropped from a full queue, "
-                           "the rest failed or unsent at exit)", missing, counts.emitted + counts.dropped, group,
-                           counts.dropped, extra={"fields": {
-                               "integration": "cloudwatch", "not_delivered": missing,
-                               "queued": counts.emitted + counts.dropped, "dropped": counts.dropped}})
+        tell_undelivered("cloudwatch", counts.emitted - counts.delivered + counts.dropped,
+                         counts.emitted + counts.dropped, "log lines", f" to {group} ({counts.dropped} dropped "
+                         "from a full queue, the rest failed or unsent at exit)", dropped=counts.dropped)
 
     telemetry.on_shutdown(stop)
     return Status(True, f"log group {group} in {session.region_name} via {client.meta.endpoint_url}")

@@ -122,6 +122,13 @@ class Drain:
         return len(self.items) + self.thread.is_alive()
 
 
+def tell_undelivered(integration: str, missing: int, total: int, what: str, why: str, **fields) -> None:
+    """The one line at exit saying what an integration could not deliver, when anything."""
+    if missing:
+        logger.warning("%s: %d of %d %s not delivered%s", integration, missing, total, what, why, extra={
+            "fields": {"integration": integration, "not_delivered": missing, "total": total, **fields}})
+
+
 def finished_within(step: Callable[[], object], timeout_s: float, name: str) -> bool:
     """Runs `step` on a daemon thread and waits at most `timeout_s`: False if it is still running.
 

@@ -36,7 +36,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from cruddur.config import Settings
 from cruddur.observability.logs import rate_limit
 from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
-from cruddur.observability.lifecycle import Status, finished_within
+from cruddur.observability.lifecycle import Status, finished_within, tell_undelivered
 
 PROVIDER = "cruddur.tracer_provider"
 EXPORTERS = "cruddur.span_exporters"
@@ -250,12 +250,8 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
         # Exports what is queued, batch after batch, each waiting up to the export timeout.
         finished_within(provider.shutdown, timeout_s, "otel-shutdown")
         for name, exporter in exporters.items():
-            missing = span_count.ended - exporter.delivered
-            if missing:
-                logger.warning("opentelemetry: %d of %d spans not delivered to %s (dropped or unsent at exit)",
-                               missing, span_count.ended, name, extra={"fields": {
-                                   "integration": "opentelemetry", "exporter": name,
-                                   "not_delivered": missing, "ended": span_count.ended}})
+            tell_undelivered("opentelemetry", span_count.ended - exporter.delivered, span_count.ended, "spans",
+                             f" to {name} (dropped or unsent at exit)", exporter=name)
 
     telemetry.on_start(start)
     telemetry.on_shutdown(shutdown)

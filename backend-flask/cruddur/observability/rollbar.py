@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, current_app, got_request_exception, has_app_context, has_request_context, request
 
 from cruddur.config import Settings
-from cruddur.observability.lifecycle import Drain, Status
+from cruddur.observability.lifecycle import Drain, Status, tell_undelivered
 from cruddur.observability.logs import current_trace_id, rate_limit
 from cruddur.observability.redact import is_secret, redact_url
 
@@ -24,8 +24,6 @@ BACKEND_DIR = Path(__file__).resolve().parents[2]
 # A hanging Rollbar holds the sending thread this long (connect, then read) per item.
 SEND_TIMEOUT_S = 3
 QUEUE_CAPACITY = 100
-
-logger = logging.getLogger(__name__)
 
 
 class Reporter(logging.Filter):
@@ -71,12 +69,9 @@ class Reporter(logging.Filter):
     def stop(self, timeout_s: float) -> None:
         unsent = self.drain.stop(timeout_s)
         logging.getLogger("rollbar").removeFilter(self)
-        lost = self.failed + self.drain.dropped + unsent
-        if lost:
-            logger.warning("rollbar: %d of %d items not delivered (%d failed, %d dropped from a full queue, %d unsent "
-                           "after %ss at exit)", lost, self.reported, self.failed, self.drain.dropped, unsent,
-                           timeout_s, extra={"fields": {"integration": "rollbar", "reported": self.reported,
-                                                        "not_delivered": lost}})
+        tell_undelivered("rollbar", self.failed + self.drain.dropped + unsent, self.reported, "items",
+                         f" ({self.failed} failed, {self.drain.dropped} dropped from a full queue, {unsent} unsent "
+                         f"after {timeout_s}s at exit)")
 
 
 def queue_payload(payload: dict, **_) -> dict | bool:
