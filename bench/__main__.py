@@ -1,7 +1,7 @@
-"""`python -m bench`: issue 6's benchmark, printed and written to docs/benchmarks.md.
+"""`python -m bench`: issues 6 and 12's benchmark, printed and written to docs/benchmarks.md.
 
-Every variant runs under one gunicorn sync worker pinned to core 0, with wrk and the
-loopback peers on core 1; rounds are interleaved (a, b, c, … then again) and each
+Every variant, the four peers included, runs under one gunicorn gthread worker of four
+threads (Cruddur's shipped settings) pinned to core 0, with wrk and the loopback peers on core 1; rounds are interleaved (a, b, c, … then again) and each
 figure is the median of the rounds. Each measurement gets a fresh worker whose stdout
 and stderr go to a file on local disk, for every variant alike.
 """
@@ -14,12 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import agents
 from bench.load import Load, wrk
 from bench.peers import Peers
 from bench.profile import Profile, record, summarise, thread_cpu, thread_names
-from bench.report import Measurement, Row, machine, main_table, markdown, targets, verdict, write_doc
+from bench.report import Measurement, Row, cheapest_peer, machine, main_table, markdown, targets, tax, verdict, write_doc
 from bench.variants import BY_KEY, Variant
-from bench.worker import ONE_SYNC_WORKER, SERVERS, Worker, rss_mib
+from bench.worker import ONE_WORKER, SERVERS, Worker, rss_mib
 
 WORKER_CPUS, LOAD_CPUS = "0", "1"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -32,10 +33,11 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per measurement")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement (≥ 1)")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--scaling", default="1,32", help="other connection counts for (a) and (c); '' skips")
+    parser.add_argument("--scaling", default="1,32",
+                        help="other connection counts for (a), the cheapest peer and (c); '' skips")
     parser.add_argument("--memory-requests", type=int, default=50_000, help="for (c)'s RSS; 0 skips")
     parser.add_argument("--profile-seconds", type=int, default=15, help="py-spy on (c); 0 skips")
-    parser.add_argument("--servers", default=",".join(list(SERVERS)[1:]),
+    parser.add_argument("--servers", default="gthread-2x4,sync-1",
                         help=f"other gunicorn settings to run (c) under, of {','.join(SERVERS)}; '' skips")
     parser.add_argument("--doc", default=str(DOC), help="file to write the results into; '' skips")
     args = parser.parse_args(argv)
@@ -52,8 +54,8 @@ class Bench:
     def __init__(self, args: argparse.Namespace, peers: Peers, workdir: Path):
         self.args, self.peers, self.workdir = args, peers, workdir
 
-    def worker(self, variant: Variant, session, name: str, server: str = ONE_SYNC_WORKER) -> Worker:
-        return Worker(variant.app, session.env, self.workdir / f"{name}.log", cpus=WORKER_CPUS, server=server).start()
+    def worker(self, variant: Variant, session, name: str, server: str = ONE_WORKER) -> Worker:
+        return Worker(variant, session.env, self.workdir / f"{name}.log", cpus=WORKER_CPUS, server=server).start()
 
     def load(self, worker: Worker, seconds: int, connections: int | None = None) -> Load:
         return wrk(worker.url, connections or self.args.connections, seconds, cpus=LOAD_CPUS)
@@ -69,10 +71,10 @@ class Bench:
             finally:
                 output = worker.stop()
         measurement = Measurement(variant, connections, load, cpu_ms,
-                                  session.lost(answered + load.requests, output))
-        print(f"  {variant.key:>2} c={connections:<3} {server}: {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
+                                  session.lost(answered + load.requests, output), session.received())
+        print(f"  {variant.key:>3} c={connections:<3} {server}: {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
               f"p99 {load.p99_ms:6.1f} ms  CPU {cpu_ms:5.2f} ms/req  non-2xx {load.non2xx}  "
-              f"lost {measurement.lost}", file=sys.stderr)
+              f"lost {measurement.lost}  received {measurement.received}", file=sys.stderr)
         return measurement
 
     def rounds(self, cases: dict[str, tuple[Variant, str]], connections: int) -> dict[str, Row]:
@@ -102,7 +104,7 @@ class Bench:
         requests = sum(load.requests for load in loads)
         lost = session.lost(answered + requests, output)
         failures = sum(load.non2xx + load.socket_errors + load.untraced for load in loads)
-        return (f"(c), one sync worker, wrk -c{self.args.connections}: RSS {before:.1f} MiB after warm-up, "
+        return (f"(c), one gthread worker × 4 threads, wrk -c{self.args.connections}: RSS {before:.1f} MiB after warm-up, "
                 f"**{after:.1f} MiB after {answered + requests:,} requests** ({after - before:+.1f} MiB). "
                 f"Answers that failed or lacked X-Trace-Id: {failures}; spans or access lines that "
                 f"never arrived: {lost}.")
@@ -127,14 +129,18 @@ class Bench:
         return summarise(raw.read_text(), load.requests, before, after, names), load
 
 
-def scaling_table(by_connections: dict[int, dict[str, Row]]) -> str:
-    rows = []
+def scaling_table(by_connections: dict[int, dict[str, Row]], keys: list[str]) -> str:
+    """req/s, p99 and tax of bare Flask, the cheapest peer and (c) at each concurrency."""
+    header, rows = ["connections"], []
+    for key in keys:
+        header += [f"({key}) req/s", f"({key}) p99 ms", f"({key}) tax ms/req"]
     for connections, rows_at in sorted(by_connections.items()):
-        a, c = rows_at["a"], rows_at["c"]
-        rows.append([str(connections), f"{a.rps:.0f}", f"{a.p99_ms:.1f}", f"{c.rps:.0f}", f"{c.rps / a.rps:.2f}",
-                     f"{c.p99_ms:.1f}", f"{c.p99_ms / a.p99_ms:.2f}", str(a.non2xx + c.non2xx)])
-    return markdown(["connections", "(a) req/s", "(a) p99 ms", "(c) req/s", "(c) × bare", "(c) p99 ms",
-                     "(c) p99 × bare", "non-2xx"], rows)
+        cells = [str(connections)]
+        for key in keys:
+            row = rows_at[key]
+            cells += [f"{row.rps:.0f}", f"{row.p99_ms:.1f}", f"{tax(rows_at, row):.2f}"]
+        rows.append(cells + [str(sum(row.non2xx for row in rows_at.values()))])
+    return markdown(header + ["non-2xx"], rows)
 
 
 def servers_table(rows: dict[str, Row]) -> str:
@@ -173,39 +179,43 @@ def main(argv: list[str]) -> None:
     if os.cpu_count() < 2:
         raise SystemExit("the benchmark needs two cores: one for the worker, one for wrk and the peers")
     os.sched_setaffinity(0, {int(LOAD_CPUS)})  # the peers' threads stay off the worker's core
-    keys = [variant.key for variant in args.variants]
+    for variant in args.variants:
+        if variant.agent:
+            agents.venv(variant.agent)  # before any measurement: installing takes the load's core
     with tempfile.TemporaryDirectory(prefix="cruddur-bench-") as workdir, Peers() as peers:
         bench = Bench(args, peers, Path(workdir))
-        rows = bench.rounds({variant.key: (variant, ONE_SYNC_WORKER) for variant in args.variants}, args.connections)
+        rows = bench.rounds({variant.key: (variant, ONE_WORKER) for variant in args.variants}, args.connections)
+        cheapest = cheapest_peer(rows)
+        scaled = [key for key in ("a", cheapest and cheapest.variant.key, "c") if key in rows]
         scaling = {args.connections: rows}
-        if "a" in keys and "c" in keys:
+        if "a" in scaled and len(scaled) > 1:
             for connections in args.scaling:
-                scaling[connections] = bench.rounds(
-                    {key: (BY_KEY[key], ONE_SYNC_WORKER) for key in "ac"}, connections)
+                scaling[connections] = bench.rounds({key: (BY_KEY[key], ONE_WORKER) for key in scaled}, connections)
         servers = bench.rounds({name: (BY_KEY["c"], name) for name in args.servers}, args.connections)
         if servers and "c" in rows:
-            servers = {ONE_SYNC_WORKER: rows["c"], **servers}
+            servers = {ONE_WORKER: rows["c"], **servers}
         memory = bench.memory() if args.memory_requests else None
         profiled = bench.profile() if args.profile_seconds else None
 
     command = shlex.join(["python", "-m", "bench", *argv])
     sections = [
         f"Command: `{command}` (`make bench` runs it with the defaults). {args.rounds} interleaved rounds of "
-        f"{args.seconds} s after {args.warmup} s of warm-up; medians. One gunicorn sync worker pinned to core "
-        f"{WORKER_CPUS}, `wrk -t1 -c{args.connections}` and the loopback peers on core {LOAD_CPUS}, "
-        "`GET /api/activities/home`; workers' stdout and stderr to a file on local disk.",
+        f"{args.seconds} s after {args.warmup} s of warm-up; medians. One gunicorn gthread worker × 4 threads "
+        f"(keep-alive) pinned to core {WORKER_CPUS}, `wrk -t1 -c{args.connections}` and the loopback peers on core "
+        f"{LOAD_CPUS}, `GET /api/activities/home`; workers' stdout and stderr to a file on local disk. "
+        "Tax: CPU ms/req minus bare Flask's on the same store.",
         machine(),
         f"### Side by side ({args.connections} connections)",
-        main_table(list(rows.values())),
-        "### Targets of issue 6",
+        main_table(rows),
+        "### Targets of issue 12",
         verdict(targets(rows)),
     ]
     if len(scaling) > 1:
-        sections += ["### Cost with load", scaling_table(scaling)]
+        sections += ["### Cost with load", scaling_table(scaling, scaled)]
     if servers:
         sections += [f"### gunicorn settings for (c), all on core {WORKER_CPUS}",
-                     "`sync-2` is two sync workers, `gthread-2x4` two gthread workers of four threads each (they keep "
-                     "connections alive, which sync workers cannot); the first row is (c) from the table above.",
+                     "`gthread-2x4` is two gthread workers of four threads each, `sync-1` one sync worker (no "
+                     "keep-alive); the first row is (c) from the table above.",
                      servers_table(servers)]
     if memory:
         sections += ["### Memory", memory]

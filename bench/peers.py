@@ -1,33 +1,129 @@
-"""The loopback peers the tests use, and the environment that points a variant at them."""
+"""The loopback peers the tests use, two sinks for the agents' own backends, a throwaway
+PostgreSQL, and the environment that points a variant at them."""
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from bench.variants import Variant
+from tests.peers.aws_otlp import SignedOtlpEndpoint
 from tests.peers.cloudwatch import REGION, MotoServer
+from tests.peers.http import LoopbackHTTPServer, QuietHandler
 from tests.peers.otlp import OtlpReceiver
+from tests.peers.postgres import PostgresServer
 from tests.peers.rollbar import RollbarStandIn
 from tests.peers.xray import XRayDaemon
 
 LOG_GROUP = "cruddur"  # the journal's, which hard-codes it
 ROLLBAR_TOKEN = "bench-post-server-item-token"
+AWS_KEY, AWS_SECRET = "bench", "bench"
 # Variables that would turn an integration on from the caller's shell.
-INTEGRATION_PREFIXES = ("OTEL_", "AWS_", "CLOUDWATCH_", "ROLLBAR_")
+INTEGRATION_PREFIXES = ("OTEL_", "AWS_", "CLOUDWATCH_", "ROLLBAR_", "DD_", "SENTRY_", "XRAY_")
+# ddtrace's extras that would reach out, or cost what the other peers do not do.
+DDTRACE_ENV = {"DD_REMOTE_CONFIGURATION_ENABLED": "false", "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
+               "DD_TRACE_STARTUP_LOGS": "false", "DD_PROFILING_ENABLED": "false", "DD_SERVICE": "backend-flask"}
+
+
+class Sink:
+    """An HTTP server counting what an agent sends to `paths`, answering each with 200 `{}`."""
+
+    def __init__(self, paths: tuple[str, ...]):
+        self.paths = paths
+        self.requests = self.items = self.bytes = 0
+        self._lock = threading.Lock()
+        self._http = LoopbackHTTPServer(_SinkHandler)
+        self._http.server.sink = self
+        # An agent may reset its connection as its worker exits: no traceback on the bench's output.
+        self._http.server.handle_error = lambda request, address: None
+        self.url = self._http.url
+
+    def count(self, headers, body: bytes) -> int:
+        return 1
+
+    def record(self, headers, body: bytes) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += len(body)
+            self.items += self.count(headers, body)
+
+    def __enter__(self) -> Sink:
+        self._http.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._http.stop()
+
+
+class DatadogAgent(Sink):
+    """The Datadog agent's trace intake: ddtrace PUTs msgpack, its trace count in a header."""
+
+    def __init__(self):
+        super().__init__(("/v0.4/traces", "/v0.5/traces"))
+
+    def count(self, headers, body: bytes) -> int:
+        return int(headers.get("X-Datadog-Trace-Count", 0))
+
+
+class SentryIngest(Sink):
+    """Sentry's envelope endpoint for project 1; counts the transactions in the envelopes."""
+
+    def __init__(self):
+        super().__init__(("/api/1/envelope/",))
+        self.dsn = self.url.replace("http://", "http://bench-public-key@") + "/1"
+
+    def count(self, headers, body: bytes) -> int:
+        return body.count(b'"type":"transaction"')
+
+
+class _SinkHandler(QuietHandler):
+    def _take(self) -> None:
+        sink = self.server.sink
+        body = self.read_body()
+        if self.path.split("?")[0] not in sink.paths:
+            self.reply(404)
+            return
+        sink.record(self.headers, body)
+        self.reply(200, b"{}")
+
+    do_PUT = do_POST = _take
+
+    def do_GET(self) -> None:
+        self.reply(404)  # ddtrace's /info: no agent features, so it sends only traces
 
 
 @dataclass
 class Session:
-    """One measurement's peers: a fresh OTLP receiver and X-Ray daemon, moto just reset."""
+    """One measurement's peers: fresh receivers and sinks, moto just reset."""
 
     variant: Variant
     receiver: OtlpReceiver
     daemon: XRayDaemon
     moto: MotoServer
+    xray: SignedOtlpEndpoint
+    logs: SignedOtlpEndpoint
+    datadog: DatadogAgent
+    sentry: SentryIngest
     env: dict[str, str]
+
+    def received(self) -> int | None:
+        """What a peer's sink got (spans, traces, transactions), or X-Ray's sampled spans over
+        OTLP; None where the access lines and spans are counted one by one instead."""
+        agent = self.variant.agent
+        if agent in ("otel", "adot"):
+            return sum(span["kind"] == "SERVER" for span in self.receiver.spans())
+        if agent == "ddtrace":
+            return self.datadog.items
+        if agent == "sentry":
+            return self.sentry.items
+        if self.variant.aws_otlp:
+            return sum(span["kind"] == "SERVER" for span in self.xray.spans())
+        return None
 
     def lost(self, answered: int, output: str) -> int | None:
         """Requests served without their access line, span or CloudWatch line; None for the fixtures.
@@ -43,17 +139,23 @@ class Session:
             counts.append(sum(span["kind"] == "SERVER" for span in self.receiver.spans()))
         if self.variant.console:
             counts.append(output.count(" kind=SERVER "))
-        if "cloudwatch" in self.variant.integrations:
+        if "cloudwatch" in self.variant.integrations and self.variant.aws_otlp:
+            counts.append(sum(json.loads(record["body"])["logger"] == "cruddur.access"
+                              for record in self.logs.records()))
+        elif "cloudwatch" in self.variant.integrations:
             counts.append(sum(line["logger"] == "cruddur.access" for line in self.moto.lines(LOG_GROUP)))
         return max(answered, *counts) - min(counts)
 
 
 class Peers:
-    """moto and the Rollbar stand-in live for the whole benchmark; the rest per session."""
+    """moto, the Rollbar stand-in and PostgreSQL (once asked for) live for the whole benchmark;
+    the rest per session."""
 
     def __init__(self):
         self.moto = MotoServer()
         self.rollbar = RollbarStandIn()
+        self.postgres: PostgresServer | None = None
+        self._stack = ExitStack()
 
     def __enter__(self) -> Peers:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every call
@@ -64,32 +166,65 @@ class Peers:
     def __exit__(self, *exc) -> None:
         self.rollbar.stop()
         self.moto.stop()
+        self._stack.close()
+
+    def database_url(self) -> str:
+        """A fresh database on the benchmark's PostgreSQL, started the first time."""
+        if self.postgres is None:
+            self.postgres = self._stack.enter_context(PostgresServer())
+        return self.postgres.fresh_database()
 
     @contextmanager
     def session(self, variant: Variant) -> Iterator[Session]:
         self.moto.reset()
-        with OtlpReceiver() as receiver, XRayDaemon() as daemon:
-            yield Session(variant, receiver, daemon, self.moto, self.env(variant, receiver, daemon))
+        keys = {AWS_KEY: (AWS_SECRET, None)}
+        with ExitStack() as stack:
+            peers = [stack.enter_context(peer) for peer in (
+                OtlpReceiver(), XRayDaemon(), SignedOtlpEndpoint("xray", REGION, keys),
+                SignedOtlpEndpoint("logs", REGION, keys), DatadogAgent(), SentryIngest())]
+            receiver, daemon, xray, logs, datadog, sentry = peers
+            env = self.env(variant, *peers)
+            yield Session(variant, receiver, daemon, self.moto, xray, logs, datadog, sentry, env)
 
-    def env(self, variant: Variant, receiver: OtlpReceiver, daemon: XRayDaemon) -> dict[str, str]:
+    def env(self, variant: Variant, receiver: OtlpReceiver, daemon: XRayDaemon, xray: SignedOtlpEndpoint,
+            logs: SignedOtlpEndpoint, datadog: DatadogAgent, sentry: SentryIngest) -> dict[str, str]:
         env = {name: value for name, value in os.environ.items() if not name.startswith(INTEGRATION_PREFIXES)}
         env.update({
             # boto3 reads these itself: fake keys, moto as CloudWatch Logs, nothing from ~/.aws.
-            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET, "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_CONFIG_FILE": os.devnull, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.moto.url,
             "ROLLBAR_ENDPOINT": self.rollbar.endpoint,
             "FRONTEND_URL": "http://localhost:3000", "BACKEND_URL": "http://localhost:4567",
         })
+        env.pop("DATABASE_URL", None)
+        if variant.store == "postgresql":
+            env["DATABASE_URL"] = self.database_url()
+        if variant.agent in ("otel", "adot"):
+            # OTLP/HTTP traces only, as Cruddur's OTLP route sends.
+            env.update({"OTEL_SERVICE_NAME": "backend-flask", "OTEL_TRACES_EXPORTER": "otlp",
+                        "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
+                        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces"})
+        if variant.agent == "adot":
+            env.update({"OTEL_PYTHON_DISTRO": "aws_distro", "OTEL_PYTHON_CONFIGURATOR": "aws_configurator"})
+        if variant.agent == "ddtrace":
+            env.update({"DD_TRACE_AGENT_URL": datadog.url, **DDTRACE_ENV})
+        if variant.agent == "sentry":
+            env["SENTRY_DSN"] = sentry.dsn
         on = variant.integrations
         if "otlp" in on:
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.url
         elif variant.cruddur and not variant.console:
             env["OTEL_TRACES_EXPORTER"] = "none"
-        if "xray" in on:
+        if "xray" in on and variant.aws_otlp:
+            env.update({"XRAY_EXPORT": "otlp", "AWS_ENDPOINT_URL_XRAY": xray.url})
+        elif "xray" in on:
             env["AWS_XRAY_DAEMON_ADDRESS"] = daemon.address
         if "cloudwatch" in on:
             env["CLOUDWATCH_LOG_GROUP"] = LOG_GROUP
+        if "cloudwatch" in on and variant.aws_otlp:
+            env.update({"CLOUDWATCH_LOGS_EXPORT": "otlp", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": logs.url})
         if "rollbar" in on:
             env["ROLLBAR_ACCESS_TOKEN"] = ROLLBAR_TOKEN
         return env

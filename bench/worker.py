@@ -10,35 +10,39 @@ from pathlib import Path
 
 import requests
 
+from bench import agents
+from bench.variants import Variant
 from tests.processes import BACKEND_DIR, free_port
 
 REPO = BACKEND_DIR.parent
 HOME = "/api/activities/home"
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 # gunicorn settings to compare, `class-workers[xthreads]`; the first is the side-by-side
-# setting of issue 6 (--threads 1: more would turn sync into gthread).
+# setting of issue 12, Cruddur's own (gunicorn.conf.py) on one worker (--threads 1: more
+# would turn sync into gthread).
 SERVERS = {
-    "sync-1": ("--worker-class", "sync", "--workers", "1", "--threads", "1"),
-    "sync-2": ("--worker-class", "sync", "--workers", "2", "--threads", "1"),
     "gthread-1x4": ("--worker-class", "gthread", "--workers", "1", "--threads", "4"),
     "gthread-2x4": ("--worker-class", "gthread", "--workers", "2", "--threads", "4"),
+    "sync-1": ("--worker-class", "sync", "--workers", "1", "--threads", "1"),
+    "sync-2": ("--worker-class", "sync", "--workers", "2", "--threads", "1"),
 }
-ONE_SYNC_WORKER = next(iter(SERVERS))
+ONE_WORKER = next(iter(SERVERS))
 
 
 class Worker:
-    """`gunicorn APP` from backend-flask/ (so its gunicorn.conf.py applies) on a loopback port.
+    """`gunicorn APP` from backend-flask/ (so its gunicorn.conf.py applies) on a loopback port,
+    under a peer's launcher from the peer's own virtualenv when the variant is a peer.
 
     Output (console spans, log lines) goes to `output`, a file, for every variant alike.
     """
 
-    def __init__(self, app: str, env: dict[str, str], output: Path, cpus: str = "0",
-                 server: str = ONE_SYNC_WORKER):
+    def __init__(self, variant: Variant, env: dict[str, str], output: Path, cpus: str = "0",
+                 server: str = ONE_WORKER):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}{HOME}"
         self.output = output
-        self.command = ["taskset", "-c", cpus, GUNICORN, "--bind", f"127.0.0.1:{self.port}",
-                        "--pythonpath", str(REPO), *SERVERS[server], app]
+        bin = agents.venv(variant.agent) if variant.agent else Path(sys.executable).parent
+        self.command = ["taskset", "-c", cpus, *(str(bin / name) for name in (*variant.launcher, "gunicorn")),
+                        "--bind", f"127.0.0.1:{self.port}", "--pythonpath", str(REPO), *SERVERS[server], variant.app]
         self.env = env
 
     def start(self, timeout: float = 30) -> Worker:
@@ -65,7 +69,8 @@ class Worker:
         raise RuntimeError(f"{self.command} did not answer within {timeout}s:\n{self.output.read_text()}")
 
     def pids(self) -> list[int]:
-        """The worker processes (taskset execs gunicorn, so the Popen pid is gunicorn's arbiter)."""
+        """The worker processes (taskset execs gunicorn, and so do the agents' launchers, so the
+        Popen pid is gunicorn's arbiter)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         return [int(pid) for pid in children.split()]
 

@@ -1,4 +1,4 @@
-"""The benchmark (bench/, issue 6) still runs end to end: a tiny run, not a measurement."""
+"""The benchmark (bench/, issues 6 and 12) still runs end to end: a tiny run, not a measurement."""
 import os
 import re
 import shutil
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import agents
 from bench.profile import PY_SPY
 from bench.report import BEGIN, END
 
@@ -29,29 +30,39 @@ def row(table: str, key: str) -> list[str]:
     return [cell.strip() for cell in line.strip("|").split("|")]
 
 
-def test_a_tiny_run_prints_the_table_with_ratios_and_loses_nothing(tmp_path):
+def test_a_tiny_run_prints_the_table_with_a_peer_the_tax_and_the_verdicts(tmp_path):
     require("wrk", shutil.which("wrk") is not None, "apt-get install wrk")
     require("py-spy", PY_SPY.exists(), "pip install -r bench/requirements.txt")
+    require("the OpenTelemetry agent's venv", (agents.VENVS / "otel" / ".pins-sha256").exists(),
+            ".venv/bin/python -m bench.agents otel")
     doc = tmp_path / "benchmarks.md"
     doc.write_text(f"# kept\n{BEGIN}\nold\n{END}\nalso kept\n")
 
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--variants", "a,b,c,d", "--rounds", "1", "--seconds", "1",
-         "--warmup", "1", "--scaling", "", "--servers", "gthread-1x4", "--memory-requests", "300",
+        [sys.executable, "-m", "bench", "--variants", "a,b,c,d,e1,p1", "--rounds", "1", "--seconds", "1",
+         "--warmup", "1", "--scaling", "", "--servers", "sync-1", "--memory-requests", "300",
          "--profile-seconds", "1", "--doc", str(doc)],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
+        cwd=REPO, capture_output=True, text=True, timeout=150)
     assert result.returncode == 0, result.stderr
     out = result.stdout
 
-    header = row(out, "")
-    assert header[2:5] == ["req/s", "× bare", "p50 ms"]
-    bare, journal, cruddur, console = (row(out, key) for key in "abcd")
-    assert bare[3] == "1.00"
-    for cells in (journal, cruddur, console):
-        assert re.fullmatch(r"\d+\.\d\d", cells[3]) and float(cells[2]) > 0
-    # Every answer was a 2xx, carried its trace id, and left its span and access line.
-    assert [cells[-4:] for cells in (cruddur, console)] == [["0", "0", "0", "0"]] * 2
-    for section in ("### Targets of issue 6", "| gthread-1x4 |", "### Memory", "### Where (c)'s time goes",
+    assert row(out, "")[2:9] == ["req/s", "p50 ms", "p99 ms", "CPU ms/req", "tax ms/req", "non-2xx",
+                                 "socket errors"]
+    bare, cruddur, console, agent = (row(out, key) for key in ("a", "c", "d", "p1"))
+    assert bare[6] == "0.00"
+    for cells in (cruddur, console, agent):
+        assert re.fullmatch(r"-?\d+\.\d\d", cells[6]) and float(cells[2]) > 0
+    # Every answer was a 2xx, carried its trace id, and left its span and access line; the agent's spans arrived.
+    for cells in (cruddur, console):
+        assert cells[7:] == ["0", "0", "0 without X-Trace-Id; 0 missing a span or line"]
+    assert re.fullmatch(r"[1-9]\d* received", agent[9])
+    for target in ("(e1) OpenTelemetry alone: tax ≤ 1.0× the zero-code agent's",
+                   "(d) no accounts: tax ≤ 1.0× the cheapest peer's",
+                   "(c) all four, the daemon route: tax ≤ 2.0× the cheapest peer's",
+                   "(c) all four, the daemon route: tax ≤ 0.5× the journal wiring's",
+                   "every Cruddur variant's p99 ≤ 1.2× the cheapest peer's (p1)"):
+        assert re.search(rf"^- (PASS|\*\*FAIL\*\*): {re.escape(target)} \(", out, re.M), target
+    for section in ("### Targets of issue 12", "| sync-1 |", "### Memory", "### Where (c)'s time goes",
                     "| MainThread |"):
         assert section in out
     assert doc.read_text().startswith(f"# kept\n{BEGIN}\nCommand: `python -m bench")
