@@ -78,21 +78,37 @@ class Counts:
                                 context.get("cruddur_events", 0), self.group, exception)
 
 
-def make_group_with_the_stream(client, group: str) -> None:
-    """botocore hook: the group is made just before watchtower makes its stream, which it does
-    on its first send and whenever the stream is gone. watchtower makes a missing stream but
-    not a missing group: lines would never arrive when the group was deleted, or when
-    CloudWatch was unreachable at start."""
-    def make_group(**_) -> None:
-        try:
-            client.create_log_group(logGroupName=group)
-        except Exception as error:  # watchtower's thread must not die of it: the next send retries
-            # A role allowed to write only to a group made beforehand is no failure.
-            if getattr(error, "response", {}).get("Error", {}).get("Code") not in (
-                    "ResourceAlreadyExistsException", "AccessDeniedException"):
-                delivery_logger.warning("cloudwatch: could not make %s: %s", group, error)
+def make_the_stream_first(client, group: str) -> None:
+    """botocore hooks: before watchtower's first PutLogEvents (and again after one finds the
+    stream gone), the group and the stream are made, each left as it is when it exists.
 
-    client.meta.events.register("before-call.cloudwatch-logs.CreateLogStream", make_group)
+    watchtower would make only a missing stream, never a missing group, and it drops every
+    line logged while it makes one: with gunicorn, the lines of a busy worker's fifth second.
+    """
+    made = []
+
+    def make(params, **_) -> None:
+        if made:
+            return
+        for call, names in (("create_log_group", {}), ("create_log_stream", {"logStreamName": params["logStreamName"]})):
+            try:
+                getattr(client, call)(logGroupName=group, **names)
+            except Exception as error:  # watchtower's thread must not die of it: the next send retries
+                code = getattr(error, "response", {}).get("Error", {}).get("Code")
+                # A role allowed to write only to a group made beforehand is no failure; an
+                # unreachable CloudWatch is told by the send that follows.
+                if code not in ("ResourceAlreadyExistsException", "AccessDeniedException"):
+                    if code:
+                        delivery_logger.warning("cloudwatch: could not make %s: %s", group, error)
+                    return
+        made.append(True)
+
+    def forget(parsed, **_) -> None:
+        if parsed.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            made.clear()
+
+    client.meta.events.register("provide-client-params.cloudwatch-logs.PutLogEvents", make)
+    client.meta.events.register("after-call.cloudwatch-logs.PutLogEvents", forget)
 
 
 def handler_class() -> type[logging.Handler]:
@@ -252,7 +268,7 @@ def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundH
     events.register("provide-client-params.cloudwatch-logs.PutLogEvents", counts.batch_taken)
     events.register("after-call.cloudwatch-logs.PutLogEvents", counts.batch_answered)
     events.register("after-call-error.cloudwatch-logs.PutLogEvents", counts.batch_failed)
-    make_group_with_the_stream(client, group)
+    make_the_stream_first(client, group)
     # No network here: the group is made by the sending thread when its first send finds it missing.
     handler = handler_class()(counts, log_group_name=group, log_stream_name=STREAM_NAME, boto3_client=client,
                               send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT,
