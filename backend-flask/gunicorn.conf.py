@@ -1,5 +1,6 @@
 """gunicorn settings for `gunicorn app:app` (read from this folder)."""
 import os
+import sys
 
 # An empty variable (as compose passes an unset one) means the default.
 bind = f"0.0.0.0:{os.environ.get('PORT') or 4567}"
@@ -18,6 +19,19 @@ timeout = 30
 keepalive = 75
 # SIGTERM lets a worker finish its requests and flush telemetry for this long.
 graceful_timeout = 10
+
+
+def on_starting(server):
+    """Checks the settings once, in the master, before any worker is forked: a configuration
+    error stops gunicorn with its one line (workers failing side by side made gunicorn print a
+    traceback of its own while it halted)."""
+    from cruddur.config import ConfigError, load_settings
+
+    try:
+        load_settings()
+    except ConfigError as error:
+        print(f"cruddur: {error}", file=sys.stderr)
+        sys.exit(3)
 
 
 def cruddur_extension(worker, name: str):

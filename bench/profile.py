@@ -76,9 +76,12 @@ def thread_cpu(pid: int) -> dict[int, float]:
 
 def thread_names(pid: int) -> dict[int, str]:
     """Python's names for the threads of `pid` (the kernel only knows them all as the program)."""
-    dump = subprocess.run([str(PY_SPY), "dump", "--pid", str(pid)], capture_output=True, text=True, check=True)
-    # `Thread 1234 (idle): "MainThread"`; the state can also read `active+gil`.
-    return {int(tid): name for tid, name in re.findall(r'^Thread (\d+) \([^)]*\): "(.*)"$', dump.stdout, re.M)}
+    for _ in range(3):  # py-spy fails now and then to read a running process
+        dump = subprocess.run([str(PY_SPY), "dump", "--pid", str(pid)], capture_output=True, text=True)
+        if dump.returncode == 0:
+            # `Thread 1234 (idle): "MainThread"`; the state can also read `active+gil`.
+            return {int(tid): name for tid, name in re.findall(r'^Thread (\d+) \([^)]*\): "(.*)"$', dump.stdout, re.M)}
+    return {}  # the threads are then shown by id
 
 
 def record(pid: int, seconds: int, output: Path, cpus: str) -> subprocess.Popen:
@@ -95,6 +98,6 @@ def summarise(raw: str, requests: int, before: dict[int, float], after: dict[int
               names: dict[int, str]) -> Profile:
     cpu = Counter()
     for tid, seconds in after.items():
-        cpu[names.get(tid, f"thread {tid} (gone)")] += seconds - before.get(tid, 0)
+        cpu[names.get(tid, f"thread {tid}")] += seconds - before.get(tid, 0)
     owners, leaves = samples(raw)
     return Profile(requests, cpu, sum(owners.values()), owners, leaves)
