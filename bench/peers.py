@@ -2,7 +2,6 @@
 PostgreSQL, and the environment that points a variant at them."""
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os

@@ -116,7 +116,7 @@ class Drain:
     def stop(self, timeout_s: float) -> int:
         """Hands on what is buffered within `timeout_s`; returns how many items were not."""
         self._stopping.set()
-        if not self.thread.is_alive() and self.thread.ident is None:
+        if self.thread.ident is None:
             self.thread.start()  # never started (nothing served): it hands on what there is, then ends
         self.thread.join(timeout_s)
         return len(self.items) + self.thread.is_alive()
