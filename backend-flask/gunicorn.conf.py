@@ -22,16 +22,26 @@ graceful_timeout = 10
 
 
 def on_starting(server):
-    """Checks the settings once, in the master, before any worker is forked: a configuration
-    error stops gunicorn with its one line (workers failing side by side made gunicorn print a
-    traceback of its own while it halted)."""
-    from cruddur.config import ConfigError, load_settings
+    """Checks the settings once before any worker is forked: a configuration error stops
+    gunicorn with its one line (workers failing side by side made gunicorn print a traceback
+    of its own while it halted). The check runs in a child of its own, because the master must
+    not import Cruddur: its workers would inherit the modules, and --reload would serve old code."""
+    child = os.fork()
+    if child == 0:
+        code = 0  # any other error is the workers' to report, with its traceback
+        try:
+            from cruddur.config import ConfigError, load_settings
 
-    try:
-        load_settings()
-    except ConfigError as error:
-        print(f"cruddur: {error}", file=sys.stderr)
-        sys.exit(3)
+            try:
+                load_settings()
+            except ConfigError as error:
+                print(f"cruddur: {error}", file=sys.stderr, flush=True)
+                code = 3
+        finally:
+            os._exit(code)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if code:
+        sys.exit(code)
 
 
 def cruddur_extension(worker, name: str):
