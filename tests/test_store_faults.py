@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import text
 
 from cruddur.observability import TELEMETRY
-from cruddur.store import CONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_MS
+from cruddur.store import CONNECT_TIMEOUT_S, FROZEN_SERVER_S, STATEMENT_TIMEOUT_MS
 from tests.conftest import FRONTEND, need_postgres
 from tests.peers.postgres import PostgresServer
 from tests.processes import Gunicorn
@@ -22,6 +22,8 @@ from tests.test_store import engine
 UNAVAILABLE = (503, ["database_unavailable"])
 # The documented bound (README, Storage): the timeouts plus the request's own work.
 BOUND_S = CONNECT_TIMEOUT_S + 1.5
+# A server frozen mid-session: its connection is cut, then the reconnect waits the connect timeout.
+FROZEN_BOUND_S = FROZEN_SERVER_S + CONNECT_TIMEOUT_S + 1.5
 
 
 @pytest.fixture
@@ -63,6 +65,16 @@ def timed(client, method: str = "GET", path: str = "/api/activities/home", **kwa
     started = time.monotonic()
     response = client.open(path, method=method, **kwargs)
     return response, time.monotonic() - started
+
+
+def answered(client, method: str, path: str, within: float, **kwargs):
+    """timed() in a thread: a request that hangs fails the test instead of holding it."""
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(timed(client, method, path, **kwargs)), daemon=True)
+    thread.start()
+    thread.join(within)
+    assert answers, f"{method} {path}: no answer within {within} s"
+    return answers[0]
 
 
 def error_lines(app, capfd) -> list[dict]:
@@ -111,6 +123,24 @@ def test_a_stopped_server_answers_503_fast_and_service_comes_back_by_itself(make
     postgres.start()
     assert client.post("/api/activities", json={"message": "back", "ttl": "1-day"}).status_code == 200
     assert client.get("/api/activities/home").get_json()[0]["message"] == "back"
+
+
+def test_a_server_frozen_mid_session_answers_503_within_the_bound_and_comes_back_when_thawed(make_app, postgres):
+    client = make_app({"DATABASE_URL": postgres.fresh_database()}).test_client()
+    assert client.get("/api/activities/home").status_code == 200  # its connection waits in the pool
+    postgres.freeze()
+    try:
+        for method, path, body in (("GET", "/api/activities/home", None),
+                                   ("POST", "/api/activities", {"message": "frozen?", "ttl": "1-day"})):
+            response, took = answered(client, method, path, within=FROZEN_BOUND_S + 5, json=body)
+            assert (response.status_code, response.get_json()) == UNAVAILABLE
+            assert took < FROZEN_BOUND_S, took
+    finally:
+        postgres.thaw()
+    # No cut connection went back to the pool: the next request is served at once.
+    response, took = timed(client, "POST", "/api/activities", json={"message": "thawed", "ttl": "1-day"})
+    assert response.status_code == 200 and took < 1.0, took
+    assert client.get("/api/activities/home").get_json()[0]["message"] == "thawed"
 
 
 def test_a_statement_past_the_timeout_answers_503(make_app, postgres):

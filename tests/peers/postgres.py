@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -55,6 +56,25 @@ class PostgresServer:
         """A fast shutdown: open connections are closed, as when RDS fails over or restarts."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
         self.running = False
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster and its backends, as a paused VM or a cut network looks mid-session:
+        the kernel still accepts connections and acknowledges what is sent, and nothing answers."""
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signum)  # first, so that a frozen postmaster starts no new backend
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # "pid (name) state ppid ...": the name may hold spaces and parentheses.
+                if int(stat.read_text().rpartition(")")[2].split()[1]) == postmaster:
+                    os.kill(int(stat.parent.name), signum)
+            except (OSError, ValueError):  # a process that ended meanwhile
+                pass
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"

@@ -36,6 +36,9 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # The bounds that turn a down, refusing or hung database into a 503 within seconds.
 CONNECT_TIMEOUT_S = 3  # PostgreSQL: TCP connect plus start-up (libpq's minimum is 2)
 STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL: the server cancels a statement running longer
+# PostgreSQL: a server silent this long mid-session is frozen, and its connection is cut
+# (watchdog.py); a slow statement is the timeout's above to cancel first.
+FROZEN_SERVER_S = STATEMENT_TIMEOUT_MS / 1000 + 1
 POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
 BUSY_TIMEOUT_S = 3  # SQLite: waiting for another writer's lock
 # gunicorn runs 4 threads a worker; the overflow serves bursts of other threads (tests).
@@ -87,12 +90,17 @@ def make_engine(url: URL, traced: bool) -> Engine:
                                max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S)
         event.listen(engine, "connect", sqlite_connection)
         return engine
+    from cruddur.store.watchdog import WATCHDOG, WatchedCursor  # here: it reads this module's bounds
+
     # pre_ping replaces the connections a restarted server has closed, so service comes back alone.
-    return sqlalchemy.create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S,
-                         pool_pre_ping=True, connect_args={
-                             "connect_timeout": CONNECT_TIMEOUT_S,
-                             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-                         })
+    engine = sqlalchemy.create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S,
+                                      pool_pre_ping=True, connect_args={
+                                          "connect_timeout": CONNECT_TIMEOUT_S,
+                                          "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                                          "cursor_factory": WatchedCursor,
+                                      })
+    WATCHDOG.watch(engine)
+    return engine
 
 
 def migrate(connection: Connection) -> None:
