@@ -37,10 +37,6 @@ def current_ids() -> tuple[str | None, str | None]:
     return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
 
 
-def current_trace_id() -> str | None:
-    return current_ids()[0]
-
-
 class Interval:
     """Lets one event through per `seconds`; each process (gunicorn worker) has its own."""
 
@@ -182,7 +178,7 @@ def init_app(app: Flask, telemetry) -> BackgroundHandler:
             "status": response.status_code,
             "duration_ms": duration_ms,
         }})
-        trace_id = current_trace_id()
+        trace_id = current_ids()[0]
         if trace_id:
             response.headers[TRACE_ID_HEADER] = trace_id
         return response

@@ -170,17 +170,23 @@ def name_unrouted_span(span: trace.Span, environ: dict) -> None:
         span.update_name(span.name.split(" ", 1)[0])
 
 
+def for_the_request(scope) -> None:
+    """Enters the context manager `scope` until the request's teardown."""
+    if "scopes" not in g:
+        g.scopes = contextlib.ExitStack()
+    g.scopes.enter_context(scope)
+
+
+def end_request_scopes(exception) -> None:
+    if "scopes" in g:
+        g.pop("scopes").close()
+
+
 def begin_untraced_request() -> None:
     """A request left untraced (OTEL_PYTHON_FLASK_EXCLUDED_URLS) makes no spans for its queries
     and calls either: with no request span above them, each would be a trace of its own."""
     if not trace.get_current_span().get_span_context().is_valid:
-        g.untraced = contextlib.ExitStack()
-        g.untraced.enter_context(suppress_instrumentation())
-
-
-def end_untraced_request(exception) -> None:
-    if "untraced" in g:
-        g.pop("untraced").close()
+        for_the_request(suppress_instrumentation())
 
 
 def redact_span_url() -> None:
@@ -199,10 +205,6 @@ def make_resource() -> Resource:
     if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
     return resource
-
-
-def provider(app: Flask) -> TracerProvider:
-    return app.extensions[PROVIDER]
 
 
 def add_exporter(app: Flask, name: str, exporter: SpanExporter, keep=None) -> None:
@@ -229,7 +231,7 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     # Right after the instrumentation's own hooks, which set the request's span (and its URL).
     app.before_request(begin_untraced_request)
     app.before_request(redact_span_url)
-    app.teardown_request(end_untraced_request)
+    app.teardown_request(end_request_scopes)
 
     names, unknown = exporter_names(settings)
     problems = [f"OTEL_TRACES_EXPORTER: no exporter named {name!r} (use otlp, console or none)" for name in unknown]

@@ -16,7 +16,7 @@ from flask import Flask, current_app, got_request_exception, has_app_context, ha
 
 from cruddur.config import Settings
 from cruddur.observability.lifecycle import Drain, Status, tell_undelivered
-from cruddur.observability.logs import current_trace_id, rate_limit
+from cruddur.observability.logs import current_ids, rate_limit
 from cruddur.observability.redact import is_secret, redact_url
 
 EXTENSION = "cruddur.rollbar"
@@ -91,7 +91,7 @@ def queue_payload(payload: dict, **_) -> dict | bool:
         data["context"] = route
         data.setdefault("request", {}).update(route=route, url=redact_url(data["request"].get("url", "")))
         data["person"] = {"id": current_app.extensions["cruddur.settings"].current_user_handle}
-        data.setdefault("custom", {})["trace_id"] = current_trace_id()
+        data.setdefault("custom", {})["trace_id"] = current_ids()[0]
     reporter.enqueue(payload)
     return False
 
