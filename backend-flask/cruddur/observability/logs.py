@@ -1,10 +1,7 @@
-"""Logging: every record as a JSON line on stdout with its trace id, and one access line per request.
-
-The app's own records and the SDKs' alike go through the root logger's one handler, so
-a line found in CloudWatch Logs Insights leads to the same request in Honeycomb and
-X-Ray. Formatting and writing happen on a background thread once telemetry has started,
-so a request only pays for putting a record on a bounded queue. This module also owns
-the one rate limiter that keeps an SDK's failures to a line a minute.
+"""Logging: every record, the SDKs' included, as a JSON line on stdout with its trace id
+(so a line in CloudWatch Logs Insights leads to the request in Honeycomb and X-Ray), one
+access line per request, and the one rate limiter for the SDKs' failures. Records are
+written on a background thread once telemetry has started: a request only queues them.
 """
 from __future__ import annotations
 
@@ -56,11 +53,8 @@ class Interval:
 
 
 class OncePerInterval(logging.Filter):
-    """Lets one record through per interval, so an outage is told, not repeated per batch or item.
-
-    The record let through says how many like it were held back, and loses its
-    traceback: an SDK's failure to reach its service is told in one line.
-    """
+    """Lets one record per interval through, without its traceback and saying how many like it
+    were held back: an outage is told in one line, not repeated per batch or item."""
 
     def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
         super().__init__()
@@ -104,12 +98,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class BackgroundHandler(logging.Handler):
-    """Hands records to its handlers from a thread of its own once telemetry has started, and
-    writes them directly until then (start-up, before the gunicorn worker serves).
-
-    The buffer is bounded: when full, the oldest record is dropped and counted. The trace
-    and span ids are stamped where the record is made, in the request's thread.
-    """
+    """Hands records to its handlers from a bounded Drain once telemetry has started, directly
+    until then; the trace and span ids are stamped where the record is made."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -74,11 +74,8 @@ class AppTracer(trace.Tracer):
 
 
 class AppTracerProvider(trace.TracerProvider):
-    """The process's global provider, so the journal's module-level `trace.get_tracer(...)` works.
-
-    Each app has a provider of its own (tests build many); this one hands out tracers that
-    use whichever app is serving.
-    """
+    """The process's global provider, so the journal's module-level `trace.get_tracer(...)`
+    works though each app has a provider of its own (tests build many)."""
 
     def get_tracer(self, *args, **kwargs) -> trace.Tracer:
         return AppTracer(*args, **kwargs)
@@ -151,10 +148,8 @@ EXPORTER_FACTORIES = {
 
 
 def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
-    """The exporters OTEL_TRACES_EXPORTER names, and the names it gives that no exporter has.
-
-    Unset, it is `otlp` when an OTLP endpoint is set and `console` otherwise.
-    """
+    """The exporters OTEL_TRACES_EXPORTER names (unset: `otlp` with an OTLP endpoint, else
+    `console`), and the names it gives that no exporter has."""
     given = settings.otel_traces_exporter or ("otlp" if settings.otlp_traces_endpoint else "console")
     names = list(dict.fromkeys(name.strip().lower() for name in given.split(",") if name.strip()))
     return ([n for n in names if n in EXPORTER_FACTORIES],
@@ -162,10 +157,8 @@ def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def name_unrouted_span(span: trace.Span, environ: dict) -> None:
-    """A path that matches no route names its span by method alone, as the HTTP conventions say.
-
-    The instrumentation would name it after the raw path: one name per URL, as long as the URL.
-    """
+    """A path that matches no route names its span by method alone, as the HTTP conventions
+    say (the instrumentation would name it after the raw path: one name per URL)."""
     if span.is_recording() and request.url_rule is None:
         span.update_name(span.name.split(" ", 1)[0])
 
@@ -234,11 +227,10 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     app.teardown_request(end_request_scopes)
 
     names, unknown = exporter_names(settings)
-    problems = [f"OTEL_TRACES_EXPORTER: no exporter named {name!r} (use otlp, console or none)" for name in unknown]
+    for name in unknown:
+        logger.error("opentelemetry: OTEL_TRACES_EXPORTER: no exporter named %r (use otlp, console or none)", name)
     span_count = SpanCount()
     provider.add_span_processor(span_count)
-    for problem in problems:
-        logger.error("opentelemetry: %s", problem)
     exporters = app.extensions[EXPORTERS] = {name: CountingExporter(EXPORTER_FACTORIES[name]()) for name in names}
 
     def start() -> None:

@@ -27,11 +27,8 @@ QUEUE_CAPACITY = 100
 
 
 class Reporter(logging.Filter):
-    """Queues the items of one app and posts them, one after another, from its own thread.
-
-    The SDK says nothing back about a post but logs one warning or error for each that
-    failed: as a filter on its logger, ahead of the rate limit, the reporter counts those.
-    """
+    """Queues one app's items and posts them from its own thread. The SDK tells a failed post
+    only by logging it: as a filter on its logger, ahead of the rate limit, this counts them."""
 
     def __init__(self, settings: Settings):
         super().__init__()
@@ -133,8 +130,7 @@ def _configure_sdk(settings: Settings) -> str:
 
 
 def reporter() -> Reporter | None:
-    """This app's Rollbar reporter, or None when Rollbar is off."""
-    return current_app.extensions.get(EXTENSION)
+    return current_app.extensions.get(EXTENSION)  # None when Rollbar is off
 
 
 def init_app(app: Flask, settings: Settings, telemetry) -> Status:
