@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from bench import agents
@@ -38,12 +40,15 @@ def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: i
     driver = subprocess.Popen(command, cwd=BACKEND_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
 
+    # Read on a thread of its own: the app's log lines and console spans share the driver's
+    # stdout, and a full pipe would block the app while callgrind_control waits on it.
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=lambda: [*map(lines.put, driver.stdout), lines.put(None)], daemon=True).start()
+
     def step(expected: str, control: str) -> None:
-        # The app's own log lines and console spans share the driver's stdout.
-        for line in driver.stdout:
-            if line.strip() == expected:
-                break
-        else:
+        while (line := lines.get(timeout=600)) is not None and line.strip() != expected:
+            pass
+        if line is None:
             raise SystemExit(f"{variant.key} under callgrind exited before {expected!r}: exit {driver.wait()}")
         subprocess.run(["callgrind_control", control, str(driver.pid)], check=True, capture_output=True, timeout=120)
         driver.stdin.write("\n")
@@ -52,7 +57,8 @@ def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: i
     try:
         step("ready", "--instr=on")
         step("done", "--dump")
-        driver.communicate(timeout=300)
+        driver.stdin.close()
+        driver.wait(timeout=300)
     finally:
         if driver.poll() is None:
             driver.kill()

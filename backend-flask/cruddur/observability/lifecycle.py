@@ -27,14 +27,10 @@ class Status:
 
 
 class Telemetry:
-    """Starts the integrations' threads once per process, and flushes them at its exit.
-
-    Nothing starts while the app is built, so importing `app` starts nothing: gunicorn's
-    post_worker_init starts them as a worker boots, elsewhere the first request does. At
-    exit (gunicorn's worker_exit, or the interpreter's) the drains run first (the log
-    queue hands its records to the handlers that ship them), then the stoppers side by
-    side, so a hanging service costs its own timeout, not the sum of everyone's.
-    """
+    """Starts the integrations' threads once per process (gunicorn's post_worker_init, or the
+    first request), never while the app is built. At exit (gunicorn's worker_exit, or the
+    interpreter's) the drains hand their records on first, then the stoppers flush side by
+    side, so a hanging service costs its own timeout, not the sum of everyone's."""
 
     def __init__(self) -> None:
         self._starters: list[Callable[[], None]] = []
@@ -87,9 +83,8 @@ class Telemetry:
 class Drain:
     """A bounded buffer that a thread of its own empties into `handle`, oldest item first.
 
-    `put` never blocks: when the buffer is full the oldest item makes room, counted. The
-    thread looks for items every `interval_s` rather than being woken for each one: a
-    wake-up costs the request about what handing on a log line costs the thread.
+    `put` never blocks: when full, the oldest item makes room, counted. The thread looks every
+    `interval_s` rather than being woken per item: a wake-up costs what handing on a line does.
     """
 
     def __init__(self, handle: Callable[[object], None], capacity: int, name: str, interval_s: float = 0.05):
@@ -130,10 +125,8 @@ def tell_undelivered(integration: str, missing: int, total: int, what: str, why:
 
 
 def finished_within(step: Callable[[], object], timeout_s: float, name: str) -> bool:
-    """Runs `step` on a daemon thread and waits at most `timeout_s`: False if it is still running.
-
-    For SDK calls that take no timeout of their own and can wait on a hung service for long.
-    """
+    """Runs `step` (an SDK call with no timeout of its own) on a daemon thread for at most
+    `timeout_s`: False if it is still running."""
     thread = threading.Thread(target=step, name=name, daemon=True)
     thread.start()
     thread.join(timeout_s)

@@ -1,10 +1,7 @@
-"""Logging: every record as a JSON line on stdout with its trace id, and one access line per request.
-
-The app's own records and the SDKs' alike go through the root logger's one handler, so
-a line found in CloudWatch Logs Insights leads to the same request in Honeycomb and
-X-Ray. Formatting and writing happen on a background thread once telemetry has started,
-so a request only pays for putting a record on a bounded queue. This module also owns
-the one rate limiter that keeps an SDK's failures to a line a minute.
+"""Logging: every record, the SDKs' included, as a JSON line on stdout with its trace id
+(so a line in CloudWatch Logs Insights leads to the request in Honeycomb and X-Ray), one
+access line per request, and the one rate limiter for the SDKs' failures. Records are
+written on a background thread once telemetry has started: a request only queues them.
 """
 from __future__ import annotations
 
@@ -37,10 +34,6 @@ def current_ids() -> tuple[str | None, str | None]:
     return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
 
 
-def current_trace_id() -> str | None:
-    return current_ids()[0]
-
-
 class Interval:
     """Lets one event through per `seconds`; each process (gunicorn worker) has its own."""
 
@@ -60,11 +53,8 @@ class Interval:
 
 
 class OncePerInterval(logging.Filter):
-    """Lets one record through per interval, so an outage is told, not repeated per batch or item.
-
-    The record let through says how many like it were held back, and loses its
-    traceback: an SDK's failure to reach its service is told in one line.
-    """
+    """Lets one record per interval through, without its traceback and saying how many like it
+    were held back: an outage is told in one line, not repeated per batch or item."""
 
     def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
         super().__init__()
@@ -108,12 +98,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class BackgroundHandler(logging.Handler):
-    """Hands records to its handlers from a thread of its own once telemetry has started, and
-    writes them directly until then (start-up, before the gunicorn worker serves).
-
-    The buffer is bounded: when full, the oldest record is dropped and counted. The trace
-    and span ids are stamped where the record is made, in the request's thread.
-    """
+    """Hands records to its handlers from a bounded Drain once telemetry has started, directly
+    until then; the trace and span ids are stamped where the record is made."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -182,7 +168,7 @@ def init_app(app: Flask, telemetry) -> BackgroundHandler:
             "status": response.status_code,
             "duration_ms": duration_ms,
         }})
-        trace_id = current_trace_id()
+        trace_id = current_ids()[0]
         if trace_id:
             response.headers[TRACE_ID_HEADER] = trace_id
         return response

@@ -74,11 +74,8 @@ class AppTracer(trace.Tracer):
 
 
 class AppTracerProvider(trace.TracerProvider):
-    """The process's global provider, so the journal's module-level `trace.get_tracer(...)` works.
-
-    Each app has a provider of its own (tests build many); this one hands out tracers that
-    use whichever app is serving.
-    """
+    """The process's global provider, so the journal's module-level `trace.get_tracer(...)`
+    works though each app has a provider of its own (tests build many)."""
 
     def get_tracer(self, *args, **kwargs) -> trace.Tracer:
         return AppTracer(*args, **kwargs)
@@ -151,10 +148,8 @@ EXPORTER_FACTORIES = {
 
 
 def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
-    """The exporters OTEL_TRACES_EXPORTER names, and the names it gives that no exporter has.
-
-    Unset, it is `otlp` when an OTLP endpoint is set and `console` otherwise.
-    """
+    """The exporters OTEL_TRACES_EXPORTER names (unset: `otlp` with an OTLP endpoint, else
+    `console`), and the names it gives that no exporter has."""
     given = settings.otel_traces_exporter or ("otlp" if settings.otlp_traces_endpoint else "console")
     names = list(dict.fromkeys(name.strip().lower() for name in given.split(",") if name.strip()))
     return ([n for n in names if n in EXPORTER_FACTORIES],
@@ -162,25 +157,29 @@ def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def name_unrouted_span(span: trace.Span, environ: dict) -> None:
-    """A path that matches no route names its span by method alone, as the HTTP conventions say.
-
-    The instrumentation would name it after the raw path: one name per URL, as long as the URL.
-    """
+    """A path that matches no route names its span by method alone, as the HTTP conventions
+    say (the instrumentation would name it after the raw path: one name per URL)."""
     if span.is_recording() and request.url_rule is None:
         span.update_name(span.name.split(" ", 1)[0])
+
+
+def for_the_request(scope) -> None:
+    """Enters the context manager `scope` until the request's teardown."""
+    if "scopes" not in g:
+        g.scopes = contextlib.ExitStack()
+    g.scopes.enter_context(scope)
+
+
+def end_request_scopes(exception) -> None:
+    if "scopes" in g:
+        g.pop("scopes").close()
 
 
 def begin_untraced_request() -> None:
     """A request left untraced (OTEL_PYTHON_FLASK_EXCLUDED_URLS) makes no spans for its queries
     and calls either: with no request span above them, each would be a trace of its own."""
     if not trace.get_current_span().get_span_context().is_valid:
-        g.untraced = contextlib.ExitStack()
-        g.untraced.enter_context(suppress_instrumentation())
-
-
-def end_untraced_request(exception) -> None:
-    if "untraced" in g:
-        g.pop("untraced").close()
+        for_the_request(suppress_instrumentation())
 
 
 def redact_span_url() -> None:
@@ -199,10 +198,6 @@ def make_resource() -> Resource:
     if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
     return resource
-
-
-def provider(app: Flask) -> TracerProvider:
-    return app.extensions[PROVIDER]
 
 
 def add_exporter(app: Flask, name: str, exporter: SpanExporter, keep=None) -> None:
@@ -229,14 +224,13 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     # Right after the instrumentation's own hooks, which set the request's span (and its URL).
     app.before_request(begin_untraced_request)
     app.before_request(redact_span_url)
-    app.teardown_request(end_untraced_request)
+    app.teardown_request(end_request_scopes)
 
     names, unknown = exporter_names(settings)
-    problems = [f"OTEL_TRACES_EXPORTER: no exporter named {name!r} (use otlp, console or none)" for name in unknown]
+    for name in unknown:
+        logger.error("opentelemetry: OTEL_TRACES_EXPORTER: no exporter named %r (use otlp, console or none)", name)
     span_count = SpanCount()
     provider.add_span_processor(span_count)
-    for problem in problems:
-        logger.error("opentelemetry: %s", problem)
     exporters = app.extensions[EXPORTERS] = {name: CountingExporter(EXPORTER_FACTORIES[name]()) for name in names}
 
     def start() -> None:

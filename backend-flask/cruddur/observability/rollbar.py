@@ -16,7 +16,7 @@ from flask import Flask, current_app, got_request_exception, has_app_context, ha
 
 from cruddur.config import Settings
 from cruddur.observability.lifecycle import Drain, Status, tell_undelivered
-from cruddur.observability.logs import current_trace_id, rate_limit
+from cruddur.observability.logs import current_ids, rate_limit
 from cruddur.observability.redact import is_secret, redact_url
 
 EXTENSION = "cruddur.rollbar"
@@ -27,11 +27,8 @@ QUEUE_CAPACITY = 100
 
 
 class Reporter(logging.Filter):
-    """Queues the items of one app and posts them, one after another, from its own thread.
-
-    The SDK says nothing back about a post but logs one warning or error for each that
-    failed: as a filter on its logger, ahead of the rate limit, the reporter counts those.
-    """
+    """Queues one app's items and posts them from its own thread. The SDK tells a failed post
+    only by logging it: as a filter on its logger, ahead of the rate limit, this counts them."""
 
     def __init__(self, settings: Settings):
         super().__init__()
@@ -91,7 +88,7 @@ def queue_payload(payload: dict, **_) -> dict | bool:
         data["context"] = route
         data.setdefault("request", {}).update(route=route, url=redact_url(data["request"].get("url", "")))
         data["person"] = {"id": current_app.extensions["cruddur.settings"].current_user_handle}
-        data.setdefault("custom", {})["trace_id"] = current_trace_id()
+        data.setdefault("custom", {})["trace_id"] = current_ids()[0]
     reporter.enqueue(payload)
     return False
 
@@ -133,8 +130,7 @@ def _configure_sdk(settings: Settings) -> str:
 
 
 def reporter() -> Reporter | None:
-    """This app's Rollbar reporter, or None when Rollbar is off."""
-    return current_app.extensions.get(EXTENSION)
+    return current_app.extensions.get(EXTENSION)  # None when Rollbar is off
 
 
 def init_app(app: Flask, settings: Settings, telemetry) -> Status:

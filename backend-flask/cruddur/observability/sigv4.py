@@ -23,11 +23,8 @@ CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5)
 
 
 class SigV4(requests.auth.AuthBase):
-    """Signs the prepared request, body as sent (compressed or not), for `service` in `region`.
-
-    Refreshable credentials (a role's, a container's) renew themselves: each request
-    takes the current frozen set, so a rotation is picked up by the next export.
-    """
+    """Signs the prepared request, body as sent, for `service` in `region`, with the current
+    frozen credentials: a role's rotation is picked up by the next export."""
 
     def __init__(self, credentials, service: str, region: str):
         self.credentials, self.service, self.region = credentials, service, region
@@ -55,11 +52,8 @@ class Endpoint:
 
 
 def aws_session(client_name: str):
-    """boto3's session with its credentials and a client of `client_name`, or why there is none.
-
-    No network: making a client resolves the endpoint; only a container or instance role
-    makes the credential chain reach out (boto3 bounds that with its own timeouts).
-    """
+    """boto3's session, its credentials and a `client_name` client, or why there are none. No
+    network, but for a role's credentials (bounded by boto3's own timeouts)."""
     import boto3
     from botocore.exceptions import BotoCoreError
 

@@ -1,17 +1,15 @@
-"""AWS X-Ray, by one of two routes that record the same trace (XRAY_EXPORT):
+"""AWS X-Ray, by one of three routes that record the same trace (XRAY_EXPORT):
 
-- `daemon`, the journal's: the SDK's middleware, a subsegment per route, UDP to the daemon.
-  The SDK's global `xray_recorder` is the one configured, as in the journal, so the SDK's
-  own patches find it. The SDK is imported only on this route: importing it opens a UDP socket.
+- `daemon`, the journal's: the SDK's global `xray_recorder` (so its own patches find it),
+  its middleware, a subsegment per route, UDP to the daemon. The SDK is imported only on
+  this route: importing it opens a UDP socket.
 - `otlp`, AWS's route after the SDK's end of support (2027-02-25): the app's OpenTelemetry
-  spans, with an INTERNAL span per route and `mock-data` as a span, signed with SigV4 to
-  X-Ray's OTLP endpoint;
-- `collector`: the same spans, exported once to the OpenTelemetry Collector, which signs and
-  sends them to X-Ray (otlphttp with sigv4auth) beside Honeycomb.
+  spans, with an INTERNAL span per route, signed with SigV4 to X-Ray's OTLP endpoint;
+- `collector`: the same spans, exported once to the OpenTelemetry Collector, which signs
+  them for X-Ray beside Honeycomb.
 
-Either way the trace id is the OpenTelemetry trace id (made X-Ray-compatible by AWS's id
-generator), so one id finds the request in Honeycomb and in X-Ray, and aws/json/xray.json's
-rule decides which traces X-Ray keeps.
+The trace id is OpenTelemetry's (X-Ray-compatible by AWS's id generator), so one id finds the
+request in Honeycomb and X-Ray, and aws/json/xray.json's rule decides which traces X-Ray keeps.
 """
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g, request
-from opentelemetry import context, trace
+from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 
 from cruddur.config import Settings
@@ -48,19 +46,9 @@ CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
 tracer = trace.get_tracer(__name__)
 
 
-class NoSubsegment:
-    """Stands in for a subsegment when X-Ray is off, so callers need no `if`."""
-
-    def put_metadata(self, key, value, namespace="default") -> None:
-        pass
-
-    def put_annotation(self, key, value) -> None:
-        pass
-
-
 class SpanSubsegment:
-    """A subsegment's API on an OpenTelemetry span. X-Ray shows the span's attributes as the
-    segment's metadata, and the keys listed in `aws.xray.annotations` as annotations."""
+    """A subsegment's API on an OpenTelemetry span (a no-op on a span that does not record).
+    X-Ray shows the attributes as metadata, and those listed in `aws.xray.annotations` as annotations."""
 
     def __init__(self, span: trace.Span):
         self.span = span
@@ -78,21 +66,17 @@ class SpanSubsegment:
         self.span.set_attribute("aws.xray.annotations", self.annotations)
 
 
-def _recorder():
-    return current_app.extensions.get(EXTENSION)
-
-
 @contextmanager
 def subsegment(name: str) -> Iterator:
-    recorder = _recorder()
-    if recorder is None:
-        yield NoSubsegment()
-    elif recorder == OTLP:
+    recorder = current_app.extensions.get(EXTENSION)
+    if recorder == OTLP:
         with tracer.start_as_current_span(name) as span:
             yield SpanSubsegment(span)
+    elif recorder is None:
+        yield SpanSubsegment(trace.INVALID_SPAN)
     else:
         with recorder.in_subsegment(name) as sub:
-            yield sub or NoSubsegment()
+            yield sub or SpanSubsegment(trace.INVALID_SPAN)
 
 
 def sampling_rule(rule_file) -> tuple[dict | None, str]:
@@ -143,10 +127,6 @@ class XRayRule(SpanProcessor):
         span.set_attribute(SAMPLED, kept)
 
 
-def sampled_by_xray(span) -> bool:
-    return bool(span.attributes.get(SAMPLED))
-
-
 def xray_root(span_context: trace.SpanContext) -> str:
     hex_id = trace.format_trace_id(span_context.trace_id)
     return f"1-{hex_id[:8]}-{hex_id[8:]}"
@@ -177,17 +157,16 @@ def capture_routes(app: Flask, settings: Settings) -> str:
     app.extensions[EXTENSION] = OTLP
     rules, detail = sampling_rule(settings.xray_sampling_rule_file)
     rule = rules["default"] if rules else DEFAULT_RULE
-    otel.provider(app).add_span_processor(XRayRule(rule))
+    app.extensions[otel.PROVIDER].add_span_processor(XRayRule(rule))
 
-    # After OpenTelemetry's hooks, so the route's span is a child of the request's; teardown
-    # hooks run in reverse, so it ends first.
+    # After OpenTelemetry's hooks, so the route's span is a child of the request's, and ends first.
     @app.before_request
     def begin_route_span() -> None:
         # Named after the view, as the journal's @xray_recorder.capture('activities_home') was;
         # none for a request OpenTelemetry does not trace (the health check).
         if request.endpoint and trace.get_current_span().is_recording():
-            span = tracer.start_span(request.endpoint.rsplit(".", 1)[-1], kind=trace.SpanKind.INTERNAL)
-            g.route_span = span, context.attach(trace.set_span_in_context(span))
+            otel.for_the_request(tracer.start_as_current_span(request.endpoint.rsplit(".", 1)[-1],
+                                                              kind=trace.SpanKind.INTERNAL))
 
     @app.after_request
     def xray_header(response):
@@ -195,13 +174,6 @@ def capture_routes(app: Flask, settings: Settings) -> str:
         if span_context.is_valid:
             response.headers["X-Amzn-Trace-Id"] = f"Root={xray_root(span_context)}"
         return response
-
-    @app.teardown_request
-    def end_route_span(exception) -> None:
-        if (route := g.pop("route_span", None)) is not None:
-            span, token = route
-            context.detach(token)
-            span.end()
 
     return detail
 
@@ -217,7 +189,7 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
     exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
                                 compression=Compression.Gzip, session=endpoint.session)
-    otel.add_exporter(app, "xray", exporter, keep=sampled_by_xray)
+    otel.add_exporter(app, "xray", exporter, keep=lambda span: bool(span.attributes.get(SAMPLED)))
     return Status(True, f"spans over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region}); "
                         f"sampled by {capture_routes(app, settings)}")
 
