@@ -232,9 +232,11 @@ def init_app(app: Flask, settings: Settings) -> Status:
         plugins=(),
     )
     app.extensions[EXTENSION] = xray_recorder
-    # The SDK's SQL subsegment per statement (SQLAlchemy Core), patched once per process, named
-    # after the engine URL's host: the store gives SQLite's engine one (store/__init__.py).
-    patch(("sqlalchemy_core",))
+    # The SDK's SQL subsegment per statement (SQLAlchemy Core), patched once per process. It
+    # names each after the database's host: a SQLite file has none, and X-Ray refuses a
+    # subsegment without a name, so SQLite's statements are in the OpenTelemetry spans only.
+    if (settings.database_url or "sqlite").partition(":")[0].startswith("postgres"):
+        patch(("sqlalchemy_core",))
 
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:

@@ -89,10 +89,6 @@ def make_engine(url: URL, traced: bool) -> Engine:
         engine = sqlalchemy.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, pool_size=POOL_SIZE,
                                max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S)
         event.listen(engine, "connect", sqlite_connection)
-        # The file is on this host, and the engine's URL says so (pysqlite refuses a host in the URL
-        # it opens): the X-Ray SDK names each SQL subsegment after that host, and X-Ray refuses a
-        # subsegment without a name. OpenTelemetry's DB spans read it too, as server.address.
-        engine.url = url.set(host="localhost")
         return engine
     from cruddur.store.watchdog import WATCHDOG, WatchedCursor  # here: it reads this module's bounds
 
