@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from cruddur.observability import TELEMETRY
 from cruddur.observability.xray import sampling_rule
 from tests.peers.xray import XRayDaemon, walk
 
@@ -33,7 +34,8 @@ def xray_app(make_xray_app):
 
 
 def subsegment_names(segment):
-    return [entity["name"] for entity in walk(segment)][1:]
+    """The subsegments' names, but for the SQL ones (tested on their own, below)."""
+    return [entity["name"] for entity in walk(segment) if "sql" not in entity][1:]
 
 
 def test_home_request_is_a_segment_with_http_and_capture(xray_app, daemon):
@@ -70,7 +72,7 @@ def test_user_activities_mock_data_subsegment_with_metadata(xray_app, daemon):
     xray_app.test_client().get("/api/activities/@andrewbrown")
     (segment,) = daemon.wait_for(lambda segments: len(segments) == 1)
     assert subsegment_names(segment) == ["activities_users", "mock-data"]
-    mock_data = list(walk(segment))[2]
+    (mock_data,) = [entity for entity in walk(segment) if entity["name"] == "mock-data"]
     metadata = mock_data["metadata"]["namespace"]["key"]
     assert metadata["results-size"] == 1
     assert metadata["now"].endswith("+00:00")
@@ -166,15 +168,38 @@ def test_health_checks_are_not_sent(xray_app, daemon):
     assert segment["http"]["request"]["url"].endswith("/api/activities/home")
 
 
-def test_each_postgresql_query_is_an_sql_subsegment_without_values(make_xray_app, daemon,
-                                                                               postgres_server):
-    url = postgres_server.fresh_database()
-    client = make_xray_app(DATABASE_URL=url).test_client()
+def sql_subsegments(segment):
+    return [entity for entity in walk(segment) if "sql" in entity]
+
+
+def test_each_query_is_an_sql_subsegment_without_values(make_xray_app, daemon, database_url):
+    client = make_xray_app(DATABASE_URL=database_url).test_client()
     client.get("/api/activities/home")  # migrates and seeds the new database
     daemon.wait_for(lambda segments: len(segments) == 1)
     client.get("/api/activities/@worf")
     segment = daemon.wait_for(lambda segments: len(segments) == 2)[-1]
-    queries = [entity for entity in walk(segment) if "sql" in entity]
+    queries = sql_subsegments(segment)
     assert queries and all(entity["namespace"] == "remote" and entity["name"] for entity in queries)
-    assert {entity["sql"]["database_type"] for entity in queries} == {"postgresql"}
+    assert {entity["sql"]["database_type"] for entity in queries} == {database_url.partition(":")[0]}
     assert "'worf'" not in json.dumps(segment), "bound parameters, never the values"
+
+
+def test_the_first_request_segment_holds_its_own_queries_and_not_the_migrations(make_xray_app, daemon):
+    client = make_xray_app().test_client()
+    for _ in range(2):
+        client.get("/api/activities/home")
+    first, second = daemon.wait_for(lambda segments: len(segments) == 2)
+    queries = [[entity["sql"]["sanitized_query"] for entity in sql_subsegments(segment)] for segment in (first, second)]
+    assert queries[0] and queries[0] == queries[1]
+
+
+def test_apps_without_xray_log_nothing_of_the_sdk_for_their_queries(make_app, make_xray_app, daemon, caplog,
+                                                                     monkeypatch):
+    xray_app = make_xray_app()
+    xray_app.test_client().get("/api/activities/home")
+    daemon.wait_for(lambda segments: len(segments) == 1)
+    xray_app.extensions[TELEMETRY].shutdown()  # as at a worker's exit, or a test's end
+    caplog.clear()
+    monkeypatch.delenv("AWS_XRAY_DAEMON_ADDRESS")
+    assert make_app().test_client().get("/api/activities/home").status_code == 200
+    assert [record.getMessage() for record in caplog.records if "No segment found" in record.getMessage()] == []

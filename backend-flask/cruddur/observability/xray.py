@@ -13,7 +13,9 @@ request in Honeycomb and X-Ray, and aws/json/xray.json's rule decides which trac
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import random
 import re
 import threading
@@ -194,6 +196,19 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
                         f"sampled by {capture_routes(app, settings)}")
 
 
+@functools.cache
+def trace_sql_statements() -> None:
+    """The SDK's SQL subsegment per statement (SQLAlchemy Core), named after the engine URL's host
+    (store/__init__.py gives SQLite's one). The patch is process-wide and the SDK's unpatch leaves
+    it in place, so a statement outside any segment (another app's, in tests or flask shell)
+    goes untraced, as context_missing=IGNORE_ERROR asks, without the SDK's warning for each."""
+    from aws_xray_sdk.core import patch
+
+    patch(("sqlalchemy_core",))
+    logging.getLogger("aws_xray_sdk.core.recorder").addFilter(
+        lambda record: not record.getMessage().startswith("No segment found"))
+
+
 def init_app(app: Flask, settings: Settings) -> Status:
     mode = settings.xray_export
     if mode is None:
@@ -217,7 +232,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
     if not settings.xray_sdk_enabled:
         return Status(False, "AWS_XRAY_SDK_ENABLED is false")
 
-    from aws_xray_sdk.core import patch, xray_recorder
+    from aws_xray_sdk.core import xray_recorder
     from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
 
     rules, rules_detail = sampling_rule(settings.xray_sampling_rule_file)
@@ -232,11 +247,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
         plugins=(),
     )
     app.extensions[EXTENSION] = xray_recorder
-    # The SDK's SQL subsegment per statement (SQLAlchemy Core), patched once per process. It
-    # names each after the database's host: a SQLite file has none, and X-Ray refuses a
-    # subsegment without a name, so SQLite's statements are in the OpenTelemetry spans only.
-    if (settings.database_url or "sqlite").partition(":")[0].startswith("postgres"):
-        patch(("sqlalchemy_core",))
+    trace_sql_statements()
 
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:

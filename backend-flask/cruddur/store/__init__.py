@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -89,6 +90,10 @@ def make_engine(url: URL, traced: bool) -> Engine:
         engine = sqlalchemy.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, pool_size=POOL_SIZE,
                                max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_S)
         event.listen(engine, "connect", sqlite_connection)
+        # The file is on this host, and the engine's URL says so (pysqlite refuses a host in the URL
+        # it opens): the X-Ray SDK names each SQL subsegment after that host, and X-Ray refuses a
+        # subsegment without a name. OpenTelemetry's DB spans read it too, as server.address.
+        engine.url = url.set(host="localhost")
         return engine
     from cruddur.store.watchdog import WATCHDOG, WatchedCursor  # here: it reads this module's bounds
 
@@ -156,10 +161,16 @@ class Store:
 
     def _start(self) -> None:
         if not self._migrated:
-            # Start-up work, not the request's: its statements stay out of the request's trace.
-            with suppress_instrumentation(), self._engine.begin() as connection:
-                migrate(connection)
+            # On a thread of its own, where no request's trace is current: its statements are
+            # start-up work, in neither the request's OpenTelemetry trace nor its X-Ray segment.
+            with ThreadPoolExecutor(1, thread_name_prefix="store-start") as pool:
+                pool.submit(self._migrate).result()
             self._migrated = True
+
+    def _migrate(self) -> None:
+        # A thread's context starts empty: each statement would be a trace of its own.
+        with suppress_instrumentation(), self._engine.begin() as connection:
+            migrate(connection)
 
     def dispose(self) -> None:
         """Closes the pool's connections (at worker exit, and after each test's app)."""
