@@ -57,11 +57,6 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def __iadd__(self, other: Run) -> Run:
-        self.latencies += other.latencies
-        self.failures += other.failures
-        return self
-
     @property
     def sent(self) -> int:
         return len(self.latencies) + len(self.failures)

@@ -4,13 +4,14 @@ One gunicorn (two workers, all four integrations on) per case: a warm-up, then t
 with every service healthy and the same run with one service failing, then that service back
 and fresh data from after its return awaited at the peer.
 """
+import statistics
 import time
 
 import pytest
 import requests
 
 from tests.peers.faults import AWS_HTTP_FAULTS, HTTP_FAULTS, UDP_FAULTS
-from tests.reliability.conftest import GROUP, Run, noise, wait_until
+from tests.reliability.conftest import GROUP, noise, wait_until
 
 pytestmark = pytest.mark.live
 REQUESTS = 1600
@@ -88,23 +89,27 @@ def test_a_failing_service_is_not_felt_by_the_api_and_data_flows_when_it_returns
         loader(server.url, 50)
         # From the end of the last whole line: the workers' log threads may be mid-line now.
         before_fault = server.read_output().rfind("\n") + 1
-        healthy, faulty = Run(), Run()
+        healthy, faulty = [], []
         # Healthy and faulty in turns, so whatever else the machine does falls on both alike.
         for _ in range(TURNS):
-            healthy += loader(server.url, REQUESTS // TURNS)
+            healthy.append(loader(server.url, REQUESTS // TURNS))
             front.set(fault)
-            faulty += loader(server.url, REQUESTS // TURNS)
+            faulty.append(loader(server.url, REQUESTS // TURNS))
             front.set("healthy")
         ARRIVES[service](stack, server)
         output = server.read_output()[before_fault:]
 
+    # The median of the turns' p99s: a stall of the shared machine lifts one turn's tail, while an
+    # exporter that holds requests lifts every faulty turn's.
+    healthy_p99, faulty_p99 = (statistics.median(turn.p99 for turn in turns) for turns in (healthy, faulty))
+    failures = [failure for turn in healthy + faulty for failure in turn.failures]
     figures.add("Faults: one service failing under a steady load", {
-        "service": service, "fault": fault, "requests": healthy.sent + faulty.sent,
-        "failed": len(healthy.failures + faulty.failures),
-        "p99 healthy (ms)": round(healthy.p99 * 1000, 1), "p99 failing (ms)": round(faulty.p99 * 1000, 1),
+        "service": service, "fault": fault, "requests": sum(turn.sent for turn in healthy + faulty),
+        "failed": len(failures),
+        "p99 healthy (ms)": round(healthy_p99 * 1000, 1), "p99 failing (ms)": round(faulty_p99 * 1000, 1),
         "log lines other than INFO": len(noise(output)),
     })
-    assert (healthy.failures, faulty.failures) == ([], [])
+    assert failures == []
     # The floor of 20 ms keeps a p99 of a few milliseconds from failing on scheduling noise.
-    assert faulty.p99 <= max(1.5 * healthy.p99, healthy.p99 + 0.020), (healthy.p99, faulty.p99)
+    assert faulty_p99 <= max(1.5 * healthy_p99, healthy_p99 + 0.020), (healthy_p99, faulty_p99)
     assert len(noise(output)) <= NOISE_PER_WORKER * server.workers, "\n".join(noise(output))
