@@ -234,6 +234,9 @@ def test_items_wait_in_a_bounded_queue_on_one_thread_and_the_oldest_are_dropped(
     # One item is held at the stand-in; of the nine after it, the oldest six made room for the last three.
     assert ("rollbar: 10 of 10 items not delivered (0 failed, 6 dropped from a full queue, 4 unsent after 1s at exit)"
             in capsys.readouterr().out)
+    # The SDK is process-wide: items still unsent would reach the next test's stand-in.
+    stand_in.release()
+    app.extensions[rollbar_integration.EXTENSION].drain.thread.join(10)
 
 
 def test_a_database_that_is_down_is_a_503_and_an_item_with_the_trace_id(make_rollbar_app, stand_in):

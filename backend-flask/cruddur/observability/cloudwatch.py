@@ -20,7 +20,7 @@ from opentelemetry import trace
 
 from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
-from cruddur.observability.lifecycle import Status, finished_within, tell_undelivered
+from cruddur.observability.lifecycle import CountingExporter, Status, finished_within, tell_undelivered
 from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_limit
 from cruddur.observability.redact import redact_url
 
@@ -135,19 +135,12 @@ class OtlpLines(logging.Handler):
             body=self.format(record), attributes={"fields": getattr(record, "fields", {})})
 
 
-class OtlpDelivery:
-    """The logs exporter, counting what the endpoint took: a 200 whose partialSuccess rejects
-    records did not deliver those (BatchLogRecordProcessor exports one batch at a time)."""
+def count_rejections(exporter: CountingExporter, session) -> None:
+    """A 200 whose partialSuccess rejects records did not deliver those."""
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-    def __init__(self, exporter, session):
-        self.exporter = exporter
-        self.delivered = self.rejected = 0
-        session.hooks["response"].append(self.answered)
-
-    def answered(self, response, **_) -> None:
-        from google.protobuf.message import DecodeError
-        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-
+    def answered(response, **_) -> None:
         if response.status_code != 200:
             return
         try:
@@ -155,24 +148,11 @@ class OtlpDelivery:
         except DecodeError:  # not the protobuf answer this route asked for: nothing to count
             return
         if partial.rejected_log_records:
-            self.rejected += partial.rejected_log_records
+            exporter.rejected += partial.rejected_log_records
             delivery_logger.warning("cloudwatch: %d log lines rejected: %s", partial.rejected_log_records,
                                     partial.error_message)
 
-    def export(self, batch):
-        from opentelemetry.sdk._logs.export import LogRecordExportResult
-
-        rejected = self.rejected
-        result = self.exporter.export(batch)
-        if result is LogRecordExportResult.SUCCESS:
-            self.delivered += len(batch) - (self.rejected - rejected)
-        return result
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.exporter.force_flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
+    session.hooks["response"].append(answered)
 
 
 def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> Status:
@@ -185,9 +165,10 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
     if isinstance(endpoint, str):
         return Status(False, endpoint)
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
-    exporter = OtlpDelivery(OTLPLogExporter(endpoint=endpoint.url, timeout=sigv4.CLIENT_CONFIG.read_timeout,
-                                            headers={"x-aws-log-group": group, "x-aws-log-stream": stream},
-                                            session=endpoint.session), endpoint.session)
+    exporter = CountingExporter(OTLPLogExporter(endpoint=endpoint.url, timeout=sigv4.CLIENT_CONFIG.read_timeout,
+                                                headers={"x-aws-log-group": group, "x-aws-log-stream": stream},
+                                                session=endpoint.session))
+    count_rejections(exporter, endpoint.session)
     provider = LoggerProvider(resource=otel.make_resource(), shutdown_on_exit=False)
     handler = OtlpLines(provider)
     rate_limit("opentelemetry.exporter.otlp.proto.http._log_exporter")

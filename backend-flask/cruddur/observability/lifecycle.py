@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from opentelemetry.sdk.trace.export import SpanExportResult
+
 # gunicorn's graceful_timeout is 10 s, from SIGTERM to SIGKILL: a worker takes up to a second
 # to notice the signal and finishes its last requests first.
 SHUTDOWN_TIMEOUT_S = 7
@@ -115,6 +117,27 @@ class Drain:
             self.thread.start()  # never started (nothing served): it hands on what there is, then ends
         self.thread.join(timeout_s)
         return len(self.items) + self.thread.is_alive()
+
+
+class CountingExporter:
+    """A span or log exporter that counts what its endpoint took (the batch processors export
+    one batch at a time), passing on only the spans `keep` keeps. An answer's partial success
+    adds to `rejected`: those items were not delivered."""
+
+    def __init__(self, exporter, keep=None):
+        self.exporter, self.keep = exporter, keep
+        self.delivered = self.rejected = 0
+
+    def export(self, batch):
+        kept = list(filter(self.keep, batch)) if self.keep else batch
+        rejected = self.rejected
+        result = self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
+        if result.name == "SUCCESS":
+            self.delivered += len(batch) - (self.rejected - rejected)
+        return result
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
 
 
 def tell_undelivered(integration: str, missing: int, total: int, what: str, why: str, **fields) -> None:

@@ -34,11 +34,15 @@ def current_ids() -> tuple[str | None, str | None]:
     return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
 
 
-class Interval:
-    """Lets one event through per `seconds`; each process (gunicorn worker) has its own."""
+class OncePerInterval(logging.Filter):
+    """Lets one event per `seconds` through; each process (gunicorn worker) has its own. As a
+    log filter it drops the others, and the next record let through says how many, without
+    its traceback: an outage is told in one line, not repeated per batch or item."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
+        super().__init__()
         self.seconds = seconds
+        self.held_back = 0
         self._last: float | None = None
         self._lock = threading.Lock()
 
@@ -51,18 +55,8 @@ class Interval:
             self._last = now
             return 0.0
 
-
-class OncePerInterval(logging.Filter):
-    """Lets one record per interval through, without its traceback and saying how many like it
-    were held back: an outage is told in one line, not repeated per batch or item."""
-
-    def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
-        super().__init__()
-        self.interval = Interval(seconds)
-        self.held_back = 0
-
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.interval.wait_s():
+        if self.wait_s():
             self.held_back += 1
             return False
         if self.held_back:

@@ -30,13 +30,13 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.resources import PROCESS_PID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from cruddur.config import Settings
 from cruddur.observability.logs import rate_limit
 from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
-from cruddur.observability.lifecycle import Status, finished_within, tell_undelivered
+from cruddur.observability.lifecycle import CountingExporter, Status, finished_within, tell_undelivered
 
 PROVIDER = "cruddur.tracer_provider"
 EXPORTERS = "cruddur.span_exporters"
@@ -111,24 +111,6 @@ class SpanCount(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         with self._lock:
             self.ended += 1
-
-
-class CountingExporter(SpanExporter):
-    """An exporter that counts the spans it delivered, and passes on only those `keep` keeps."""
-
-    def __init__(self, exporter: SpanExporter, keep=None):
-        self.exporter, self.keep = exporter, keep
-        self.delivered = 0
-
-    def export(self, spans) -> SpanExportResult:
-        kept = list(filter(self.keep, spans)) if self.keep else spans
-        result = self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
-        if result is SpanExportResult.SUCCESS:
-            self.delivered += len(spans)  # the batch processor exports one batch at a time
-        return result
-
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
 
 
 def one_line(span: ReadableSpan) -> str:

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, current_app
 
 from cruddur.errors import error_response
 from cruddur.observability import rollbar
-from cruddur.observability.logs import Interval
+from cruddur.observability.logs import OncePerInterval
 
 bp = Blueprint("rollbar", __name__)
 
@@ -19,7 +19,7 @@ def rollbar_test():
     reporter = rollbar.reporter()
     if reporter is None:  # the route exists either way, as openapi-3.0.yml says: other methods get 405
         abort(404)
-    wait_s = current_app.extensions.setdefault(INTERVAL, Interval(TEST_REPORT_INTERVAL_S)).wait_s()
+    wait_s = current_app.extensions.setdefault(INTERVAL, OncePerInterval(TEST_REPORT_INTERVAL_S)).wait_s()
     if wait_s:
         response, status = error_response(429, ["rate_limited"])
         response.headers["Retry-After"] = str(math.ceil(wait_s))
