@@ -16,6 +16,13 @@ def wait_for_line() -> None:
     sys.stdin.readline()
 
 
+def say(word: str) -> None:
+    # One write: print's two ("ready", then "\n") let the app's log thread, which writes to the
+    # same stdout, put a line between them, and bench.callgrind would wait for "ready" forever.
+    sys.stdout.write(word + "\n")
+    sys.stdout.flush()
+
+
 def get(client, path: str, requests: int) -> None:
     for _ in range(requests):
         response = client.get(path)
@@ -33,10 +40,10 @@ def main(app_path: str, path: str, warmup: int, requests: int) -> None:
         telemetry.start()
     client = app.test_client()
     get(client, path, warmup)
-    print("ready", flush=True)
+    say("ready")
     wait_for_line()
     get(client, path, requests)
-    print("done", flush=True)
+    say("done")
     wait_for_line()
     if telemetry is not None:
         telemetry.shutdown()
