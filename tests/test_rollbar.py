@@ -45,12 +45,23 @@ def stand_in():
 @pytest.fixture
 def make_rollbar_app(make_app, stand_in):
     """An app reporting to the stand-in, with a `/boom` route that raises."""
+    apps = []
+
     def make(**overrides):
         app = make_app({"ROLLBAR_ACCESS_TOKEN": TOKEN, "ROLLBAR_ENVIRONMENT": ENVIRONMENT,
                         "ROLLBAR_ENDPOINT": stand_in.endpoint, **overrides})
         app.add_url_rule("/boom", view_func=boom, methods=["GET", "POST"])
+        apps.append(app)
         return app
-    return make
+    yield make
+    # The SDK is process-wide: an item a sender still holds after its shutdown's deadline would
+    # be posted to the next test's stand-in, so each sender is let finish here.
+    stand_in.release()
+    for app in apps:
+        flush(app)
+        sender = app.extensions[rollbar_integration.EXTENSION].drain.thread
+        if sender.ident is not None:
+            sender.join(10)
 
 
 def flush(app) -> None:
@@ -234,9 +245,6 @@ def test_items_wait_in_a_bounded_queue_on_one_thread_and_the_oldest_are_dropped(
     # One item is held at the stand-in; of the nine after it, the oldest six made room for the last three.
     assert ("rollbar: 10 of 10 items not delivered (0 failed, 6 dropped from a full queue, 4 unsent after 1s at exit)"
             in capsys.readouterr().out)
-    # The SDK is process-wide: items still unsent would reach the next test's stand-in.
-    stand_in.release()
-    app.extensions[rollbar_integration.EXTENSION].drain.thread.join(10)
 
 
 def test_a_database_that_is_down_is_a_503_and_an_item_with_the_trace_id(make_rollbar_app, stand_in):

@@ -1,4 +1,5 @@
-"""What every integration shares: its start-up status, and its flush at exit within one deadline."""
+"""What every integration shares: its start-up status, the count of what its exporter
+delivered, and its flush at exit within one deadline."""
 from __future__ import annotations
 
 import atexit
