@@ -1,8 +1,9 @@
 """Fronts that make a real peer fail on demand: the app is pointed at the front, not the peer.
 
 `FaultyHTTP` stands before an HTTP peer (OTLP receiver, moto, Rollbar stand-in) and
-`FaultyUDP` before the X-Ray daemon. Each keeps its port across modes, so "healthy"
-again means the same address works again, as when a real service comes back.
+`FaultyUDP` before the X-Ray daemon. Each holds its port for its whole life, "down" included,
+so "healthy" again means the same address works again, as when a real service comes back, and
+no other socket (an app's outgoing connection or datagram) can take the port meanwhile.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from tests.peers.http import QuietHandler
-from tests.processes import free_port
 
 # nothing listening on the port | accepts, then resets | answers 500 | answers 429 | answers after SLOW_S
 HTTP_FAULTS = ("down", "refused", "500", "429", "slow")
@@ -26,6 +26,18 @@ AWS_HTTP_FAULTS = (*HTTP_FAULTS, "403")
 UDP_FAULTS = ("down", "stalled")
 SLOW_S = 10.0
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def reserve(kind: socket.SocketKind) -> socket.socket:
+    """A socket that holds a loopback port and refuses what is sent to it, as a port with nothing
+    on it does: a TCP socket bound but not listening, or a UDP socket connected to itself.
+    SO_REUSEADDR lets the front's listener bind the same port beside it."""
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    if kind == socket.SOCK_DGRAM:
+        sock.connect(sock.getsockname())
+    return sock
 
 
 def reset(sock: socket.socket) -> None:
@@ -50,7 +62,8 @@ class _Server(ThreadingHTTPServer):
 class FaultyHTTP:
     def __init__(self, upstream: str):
         self.upstream = urlsplit(upstream).netloc
-        self.port = free_port()
+        self._reservation = reserve(socket.SOCK_STREAM)
+        self.port = self._reservation.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.mode = "healthy"
         self.forwarded = 0
@@ -81,6 +94,7 @@ class FaultyHTTP:
     def stop(self) -> None:
         if self._server:
             self._close()
+        self._reservation.close()
 
     def __enter__(self) -> FaultyHTTP:
         return self.start()
@@ -135,17 +149,21 @@ class FaultyUDP:
     def __init__(self, upstream: str):
         host, port = upstream.rsplit(":", 1)
         self.upstream = (host, int(port))
-        self.port = free_port()
+        self._reservation = reserve(socket.SOCK_DGRAM)
+        self.port = self._reservation.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
         self.mode = "healthy"
         self._socket: socket.socket | None = None
+        self._relaying: threading.Thread | None = None
         self._reading = threading.Event()
 
     def _bind(self) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", self.port))
         self._socket.settimeout(0.1)
-        threading.Thread(target=self._relay, args=(self._socket,), daemon=True).start()
+        self._relaying = threading.Thread(target=self._relay, args=(self._socket,), daemon=True)
+        self._relaying.start()
 
     def _relay(self, sock: socket.socket) -> None:
         while sock.fileno() != -1:
@@ -166,6 +184,7 @@ class FaultyUDP:
             self._reading.set()
         if mode == "down" and self._socket:
             self._socket.close()
+            self._relaying.join()  # a recv() already waiting holds the socket open until it returns
             self._socket = None
         elif mode != "down" and not self._socket:
             self._bind()
@@ -176,6 +195,7 @@ class FaultyUDP:
 
     def stop(self) -> None:
         self.set("down")
+        self._reservation.close()
 
     def __enter__(self) -> FaultyUDP:
         return self.start()

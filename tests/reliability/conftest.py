@@ -109,22 +109,24 @@ class Stack:
 
     def __init__(self, moto):
         self.moto = moto
-        self._stack = ExitStack()
-        self.otlp = self._stack.enter_context(OtlpReceiver())
-        self.xray = self._stack.enter_context(XRayDaemon())
-        self.rollbar = self._stack.enter_context(RollbarStandIn())
-        # AWS's OTLP endpoints, taking aws_env's keys, for the otlp routes.
-        keys = {"testing": (AWS_SECRET, None)}
-        self.xray_otlp = self._stack.enter_context(SignedOtlpEndpoint("xray", REGION, keys))
-        self.logs_otlp = self._stack.enter_context(SignedOtlpEndpoint("logs", REGION, keys))
-        self.fronts = {
-            "honeycomb": self._stack.enter_context(FaultyHTTP(self.otlp.url)),
-            "xray": self._stack.enter_context(FaultyUDP(self.xray.address)),
-            "cloudwatch": self._stack.enter_context(FaultyHTTP(moto.url)),
-            "rollbar": self._stack.enter_context(FaultyHTTP(self.rollbar.url)),
-            "xray-otlp": self._stack.enter_context(FaultyHTTP(self.xray_otlp.url)),
-            "cloudwatch-otlp": self._stack.enter_context(FaultyHTTP(self.logs_otlp.url)),
-        }
+        # What was opened is closed again if a later peer fails to start.
+        with ExitStack() as opened:
+            self.otlp = opened.enter_context(OtlpReceiver())
+            self.xray = opened.enter_context(XRayDaemon())
+            self.rollbar = opened.enter_context(RollbarStandIn())
+            # AWS's OTLP endpoints, taking aws_env's keys, for the otlp routes.
+            keys = {"testing": (AWS_SECRET, None)}
+            self.xray_otlp = opened.enter_context(SignedOtlpEndpoint("xray", REGION, keys))
+            self.logs_otlp = opened.enter_context(SignedOtlpEndpoint("logs", REGION, keys))
+            self.fronts = {
+                "honeycomb": opened.enter_context(FaultyHTTP(self.otlp.url)),
+                "xray": opened.enter_context(FaultyUDP(self.xray.address)),
+                "cloudwatch": opened.enter_context(FaultyHTTP(moto.url)),
+                "rollbar": opened.enter_context(FaultyHTTP(self.rollbar.url)),
+                "xray-otlp": opened.enter_context(FaultyHTTP(self.xray_otlp.url)),
+                "cloudwatch-otlp": opened.enter_context(FaultyHTTP(self.logs_otlp.url)),
+            }
+            self._stack = opened.pop_all()
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
