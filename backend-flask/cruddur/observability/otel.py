@@ -30,7 +30,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.resources import PROCESS_PID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from cruddur.config import Settings
@@ -39,6 +39,7 @@ from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
 from cruddur.observability.lifecycle import CountingExporter, Status, finished_within, tell_undelivered
 
 PROVIDER = "cruddur.tracer_provider"
+# More destinations may join (X-Ray's OTLP endpoint): each is started, flushed and counted alike.
 EXPORTERS = "cruddur.span_exporters"
 DEFAULT_SERVICE_NAME = "backend-flask"
 # Only the health check's own path, whatever its query; the instrumentation searches the whole URL.
@@ -180,13 +181,6 @@ def make_resource() -> Resource:
     if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
     return resource
-
-
-def add_exporter(app: Flask, name: str, exporter: SpanExporter, keep=None) -> None:
-    """Another destination for the app's spans (X-Ray's OTLP endpoint), for those `keep(span)`
-    keeps; started, flushed and counted like OTEL_TRACES_EXPORTER's, with a batch span
-    processor of its own."""
-    app.extensions[EXPORTERS][name] = CountingExporter(exporter, keep)
 
 
 def init_app(app: Flask, settings: Settings, telemetry) -> Status:

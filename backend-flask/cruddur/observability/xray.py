@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
-from cruddur.observability.lifecycle import Status
+from cruddur.observability.lifecycle import CountingExporter, Status
 from cruddur.observability.logs import rate_limit
 from cruddur.observability.redact import clip, redact_url
 
@@ -191,7 +191,8 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
     exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
                                 compression=Compression.Gzip, session=endpoint.session)
-    otel.add_exporter(app, "xray", exporter, keep=lambda span: bool(span.attributes.get(SAMPLED)))
+    app.extensions[otel.EXPORTERS]["xray"] = CountingExporter(
+        exporter, keep=lambda span: bool(span.attributes.get(SAMPLED)))
     return Status(True, f"spans over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region}); "
                         f"sampled by {capture_routes(app, settings)}")
 
