@@ -1,14 +1,11 @@
-"""CloudWatch Logs: the app's JSON log lines shipped to a log group, by one of two routes
-(CLOUDWATCH_LOGS_EXPORT):
+"""CloudWatch Logs: the app's JSON log lines in a log group, by one of two routes
+(CLOUDWATCH_LOGS_EXPORT), with boto3's own credentials, region and endpoint:
 
 - `watchtower`, the journal's: PutLogEvents from watchtower's thread. What watchtower does
-  not do itself (bound its queue, make a missing group, count what arrived) is done from
-  botocore's public event hooks on its client, never from watchtower's internals;
+  not do (bound its queue, make a missing group, count what arrived) is done from
+  botocore's public event hooks on its client;
 - `otlp`: OpenTelemetry's logs SDK, each record with its trace and span ids, signed with
   SigV4 to CloudWatch Logs' OTLP endpoint (the group and its stream must exist).
-
-boto3 finds the credentials, region and endpoint itself; `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`
-(or `AWS_ENDPOINT_URL`) points it at a stand-in such as moto.
 """
 from __future__ import annotations
 
@@ -24,15 +21,12 @@ from cruddur.observability.lifecycle import CountingExporter, Status, finished_w
 from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_limit
 from cruddur.observability.redact import redact_url
 
-# Lines show up in the console within seconds, a busy worker still makes one call per
-# interval rather than one per line, and a worker killed without a flush (SIGKILL) loses
-# at most this much. CloudWatch takes up to 10,000 events a call; 1,000 keeps calls small.
+# Lines show within seconds, one call per interval, and a SIGKILLed worker loses at most this much.
 SEND_INTERVAL_S = 5
 MAX_BATCH_COUNT = 1000
 # One stream per process, so gunicorn's workers never share one and a worker's lines stay together.
 STREAM_NAME = "{machine_name}-{process_id}"
-# While CloudWatch is away a worker holds at most this many lines (about 10 MB); past it
-# new lines are dropped, counted.
+# While CloudWatch is away a worker holds at most this many lines; newer ones are dropped, counted.
 MAX_QUEUED_EVENTS = 10_000
 
 # Failed batches are told once a minute: CloudWatch down means one failure every few seconds.
@@ -41,12 +35,9 @@ delivery_logger.addFilter(OncePerInterval())
 
 
 class PutLogEvents:
-    """watchtower's calls, seen from botocore's hooks on its client (all on watchtower's one thread).
-
-    Before the first send, and again after one finds the stream gone, the group and the
-    stream are made: watchtower would make only the stream, and drops every line logged
-    while it does (with gunicorn, the lines of a busy worker's fifth second).
-    """
+    """watchtower's calls, seen from botocore's hooks on its client (on watchtower's thread).
+    The group and stream are made before the first send and after a send finds them gone:
+    watchtower would make only the stream, dropping every line logged meanwhile."""
 
     def __init__(self, client, group: str):
         self.client, self.group = client, group
@@ -97,8 +88,7 @@ class PutLogEvents:
 def watchtower_handler(calls: PutLogEvents, **options) -> logging.Handler:
     import watchtower
 
-    # watchtower warns on every failed call, each with its own text, so Python's warning
-    # filter prints them all: PutLogEvents tells a failed batch once a minute instead.
+    # A warning per failed call, each with its own text: PutLogEvents tells them once a minute.
     warnings.filterwarnings("ignore", category=watchtower.WatchtowerWarning)
 
     class BoundedHandler(watchtower.CloudWatchLogHandler):
@@ -113,8 +103,8 @@ def watchtower_handler(calls: PutLogEvents, **options) -> logging.Handler:
 
 
 class OtlpLines(logging.Handler):
-    """Each line as an OTLP log record, on logs.BackgroundHandler's thread: the body is the JSON
-    line the console gets, and the ids stamped in the request's thread its trace and span ids."""
+    """Each line as an OTLP log record (on BackgroundHandler's thread): the console's JSON line as
+    its body, and the ids stamped on the request's thread."""
 
     def __init__(self, provider):
         super().__init__()

@@ -1,5 +1,4 @@
-"""What every integration shares: its start-up status, the count of what its exporter
-delivered, and its flush at exit within one deadline."""
+"""What every integration shares: its status, its bounded queue, its delivery count, its flush at exit."""
 from __future__ import annotations
 
 import atexit
@@ -12,8 +11,7 @@ from dataclasses import dataclass
 
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-# gunicorn's graceful_timeout is 10 s, from SIGTERM to SIGKILL: a worker takes up to a second
-# to notice the signal and finishes its last requests first.
+# Within gunicorn's graceful_timeout (10 s), after a worker notices SIGTERM and ends its requests.
 SHUTDOWN_TIMEOUT_S = 7
 # After its timeout, a stopper gets this long to log what it could not deliver.
 REPORT_MARGIN_S = 0.5
@@ -31,9 +29,8 @@ class Status:
 
 class Telemetry:
     """Starts the integrations' threads once per process (gunicorn's post_worker_init, or the
-    first request), never while the app is built. At exit (gunicorn's worker_exit, or the
-    interpreter's) the drains hand their records on first, then the stoppers flush side by
-    side, so a hanging service costs its own timeout, not the sum of everyone's."""
+    first request), never at build. At exit the drains hand their records on, then the stoppers
+    flush side by side: a hanging service costs its own timeout, not everyone's."""
 
     def __init__(self) -> None:
         self._starters: list[Callable[[], None]] = []
@@ -84,11 +81,9 @@ class Telemetry:
 
 
 class Drain:
-    """A bounded buffer that a thread of its own empties into `handle`, oldest item first.
-
-    `put` never blocks: when full, the oldest item makes room, counted. The thread looks every
-    `interval_s` rather than being woken per item: a wake-up costs what handing on a line does.
-    """
+    """A bounded buffer that its own thread empties into `handle`, oldest first. `put` never
+    blocks: when full, the oldest item makes room, counted. The thread polls every `interval_s`:
+    waking it per item would cost what handing the item on does."""
 
     def __init__(self, handle: Callable[[object], None], capacity: int, name: str, interval_s: float = 0.05):
         self.items: collections.deque = collections.deque(maxlen=capacity)
@@ -121,9 +116,8 @@ class Drain:
 
 
 class CountingExporter:
-    """A span or log exporter that counts what its endpoint took (the batch processors export
-    one batch at a time), passing on only the spans `keep` keeps. An answer's partial success
-    adds to `rejected`: those items were not delivered."""
+    """A span or log exporter that counts what its endpoint took (one batch at a time, so no
+    lock), passing on only what `keep` keeps; `rejected` (a partial success) was not delivered."""
 
     def __init__(self, exporter, keep=None):
         self.exporter, self.keep = exporter, keep

@@ -1,7 +1,6 @@
-"""Logging: every record, the SDKs' included, as a JSON line on stdout with its trace id
-(so a line in CloudWatch Logs Insights leads to the request in Honeycomb and X-Ray), one
-access line per request, and the one rate limiter for the SDKs' failures. Records are
-written on a background thread once telemetry has started: a request only queues them.
+"""Logging: every record, the SDKs' included, as a JSON line on stdout with its trace id (so a
+log line leads to the request's trace), one access line per request, and the one rate limiter
+for the SDKs' failures. Once telemetry has started a request only queues its records.
 """
 from __future__ import annotations
 
@@ -35,9 +34,8 @@ def current_ids() -> tuple[str | None, str | None]:
 
 
 class OncePerInterval(logging.Filter):
-    """Lets one event per `seconds` through; each process (gunicorn worker) has its own. As a
-    log filter it drops the others, and the next record let through says how many, without
-    its traceback: an outage is told in one line, not repeated per batch or item."""
+    """One event per `seconds` per process. As a log filter it drops the others, and the next
+    record let through says how many, without its traceback: an outage is told in one line."""
 
     def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
         super().__init__()
@@ -93,7 +91,7 @@ class JsonFormatter(logging.Formatter):
 
 class BackgroundHandler(logging.Handler):
     """Hands records to its handlers from a bounded Drain once telemetry has started, directly
-    until then; the trace and span ids are stamped where the record is made."""
+    before; the trace and span ids are stamped where the record is made."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -106,9 +104,6 @@ class BackgroundHandler(logging.Handler):
 
     def remove(self, handler: logging.Handler) -> None:
         self.handlers = tuple(h for h in self.handlers if h is not handler)
-
-    def start(self) -> None:
-        self.drain.thread.start()
 
     def stop(self) -> None:
         # Hands on what is buffered now; shipping it is each handler's stopper's job.
@@ -141,7 +136,7 @@ def init_app(app: Flask, telemetry) -> BackgroundHandler:
     # The SDKs tell their warnings and errors; the app tells its own INFO lines too.
     root.setLevel(logging.WARNING)
     logging.getLogger("cruddur").setLevel(logging.INFO)
-    telemetry.on_start(background.start)
+    telemetry.on_start(background.drain.thread.start)
     telemetry.on_drain(background.stop)
 
     @app.before_request

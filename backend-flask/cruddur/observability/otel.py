@@ -1,11 +1,9 @@
 """OpenTelemetry, the spine: every request's span and trace id, configured the SDK's own way.
 
-The SDK and the instrumentations read their own variables (the OTLP endpoint, headers,
-timeout and compression with the signal-specific names winning, `OTEL_BSP_*`,
-`OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`, header capture).
-Cruddur sets defaults only where the user set nothing: its service name, the X-Ray
-propagator and id generator (so Honeycomb's trace id is a valid X-Ray id), the stable
-HTTP conventions, the health check left out, and console spans when there is no endpoint.
+The SDK and the instrumentations read their own variables (OTLP, `OTEL_BSP_*`, sampler,
+resource, header capture). Cruddur sets defaults only where the user set nothing: its
+service name, the X-Ray propagator and id generator (so one trace id is valid in Honeycomb
+and X-Ray), the stable HTTP conventions, no health check, console spans without an endpoint.
 """
 from __future__ import annotations
 
@@ -75,8 +73,7 @@ class AppTracer(trace.Tracer):
 
 
 class AppTracerProvider(trace.TracerProvider):
-    """The process's global provider, so the journal's module-level `trace.get_tracer(...)`
-    works though each app has a provider of its own (tests build many)."""
+    """The global provider, so a module-level `trace.get_tracer(...)` works with a provider per app."""
 
     def get_tracer(self, *args, **kwargs) -> trace.Tracer:
         return AppTracer(*args, **kwargs)
@@ -95,9 +92,7 @@ def set_process_defaults() -> None:
         ]))
     trace.set_tracer_provider(AppTracerProvider())
     RequestsInstrumentor().instrument()
-    # The exporter logs every failed batch and the batch processor every span it drops: several
-    # a second while Honeycomb is down. The SDK also notes each attribute it truncates, and each
-    # malformed OTEL_BSP_* value, with a traceback.
+    # Several a second while Honeycomb is down: failed batches, dropped spans, truncated attributes.
     rate_limit("opentelemetry.exporter.otlp.proto.http.trace_exporter", "opentelemetry.sdk._shared_internal",
                "opentelemetry.attributes", "opentelemetry.sdk.trace.export")
 
@@ -140,8 +135,7 @@ def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def name_unrouted_span(span: trace.Span, environ: dict) -> None:
-    """A path that matches no route names its span by method alone, as the HTTP conventions
-    say (the instrumentation would name it after the raw path: one name per URL)."""
+    """An unrouted path's span is named by its method alone, as the HTTP conventions say."""
     if span.is_recording() and request.url_rule is None:
         span.update_name(span.name.split(" ", 1)[0])
 
@@ -159,15 +153,14 @@ def end_request_scopes(exception) -> None:
 
 
 def begin_untraced_request() -> None:
-    """A request left untraced (OTEL_PYTHON_FLASK_EXCLUDED_URLS) makes no spans for its queries
-    and calls either: with no request span above them, each would be a trace of its own."""
+    """An excluded request's queries and calls make no spans either (each would be a lone trace)."""
     if not trace.get_current_span().get_span_context().is_valid:
         for_the_request(suppress_instrumentation())
 
 
 def redact_span_url() -> None:
-    """Secret query values out of the request span's URL, in the stable and the old names
-    (the instrumentation sets them after calling its request_hook, so it cannot do this)."""
+    """Secret query values out of the span's URL attributes, stable and old names (the
+    instrumentation sets them after its request_hook runs)."""
     span = trace.get_current_span()
     if request.query_string and span.is_recording():
         for name, redact in (("url.query", redact_query), ("http.target", redact_url), ("http.url", redact_url)):

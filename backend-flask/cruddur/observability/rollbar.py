@@ -1,10 +1,8 @@
 """Rollbar: unhandled exceptions and messages reported with their request, person and trace id.
 
-`import rollbar` here is the SDK (imports are absolute), imported only when Rollbar is on.
-The SDK builds each item on the request's thread, scrubbed by the one secret policy; its
-'blocking' handler posts it from Cruddur's own thread, through a bounded queue, so a slow
-Rollbar holds neither the request nor more than QUEUE_CAPACITY items. The SDK is
-process-global and the last app built owns it; in gunicorn each worker builds one app.
+The SDK (imported only when Rollbar is on) builds each item on the request's thread, scrubbed
+by the one secret policy, and posts it from Cruddur's thread through a bounded queue. The SDK
+is process-global: the last app built owns it (in gunicorn each worker builds one).
 """
 from __future__ import annotations
 

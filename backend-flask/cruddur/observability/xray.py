@@ -1,15 +1,12 @@
-"""AWS X-Ray, by one of three routes that record the same trace (XRAY_EXPORT):
+"""AWS X-Ray, by one of three routes (XRAY_EXPORT) that record OpenTelemetry's trace id:
 
-- `daemon`, the journal's: the SDK's global `xray_recorder` (so its own patches find it),
-  its middleware, a subsegment per route, UDP to the daemon. The SDK is imported only on
-  this route: importing it opens a UDP socket.
-- `otlp`, AWS's route after the SDK's end of support (2027-02-25): the app's OpenTelemetry
-  spans, with an INTERNAL span per route, signed with SigV4 to X-Ray's OTLP endpoint;
-- `collector`: the same spans, exported once to the OpenTelemetry Collector, which signs
-  them for X-Ray beside Honeycomb.
+- `daemon`, the journal's: the SDK's global `xray_recorder`, its middleware, a subsegment
+  per route, UDP to the daemon (the SDK is imported only here: importing it opens a socket);
+- `otlp`, AWS's route after the SDK's end of support: the app's spans, an INTERNAL span per
+  route, signed with SigV4 to X-Ray's OTLP endpoint;
+- `collector`: the same spans, sent once to the OpenTelemetry Collector, which signs them.
 
-The trace id is OpenTelemetry's (X-Ray-compatible by AWS's id generator), so one id finds the
-request in Honeycomb and X-Ray, and aws/json/xray.json's rule decides which traces X-Ray keeps.
+aws/json/xray.json's rule decides which traces X-Ray keeps, on every route.
 """
 from __future__ import annotations
 
@@ -96,13 +93,9 @@ def sampling_rule(rule_file) -> tuple[dict | None, str]:
 
 
 class XRayRule(SpanProcessor):
-    """Decides once per trace whether X-Ray keeps it, and marks every span of it with SAMPLED.
-
-    A trace begun here: the first `fixed_target` traces a second, then `rate` of the others,
-    as the SDK's local sampler does. A caller's trace: the caller's decision, as the SDK
-    keeps a caller's Sampled=1. Honeycomb gets every trace the provider keeps (its own
-    OTEL_TRACES_SAMPLER); X-Ray's export here, or the collector's filter, drops the others.
-    """
+    """Marks every span of a trace with SAMPLED: whether X-Ray keeps it. A trace begun here gets
+    the SDK's local sampling (`fixed_target` a second, then `rate`); a caller's keeps its decision.
+    Honeycomb still gets every trace; X-Ray's export, or the collector's filter, drops the rest."""
 
     def __init__(self, rule: dict):
         self.fixed_target, self.rate = rule["fixed_target"], rule["rate"]
@@ -135,12 +128,8 @@ def xray_root(span_context: trace.SpanContext) -> str:
 
 
 def xray_trace_header(incoming: str | None) -> str:
-    """X-Amzn-Trace-Id whose Root is the current OpenTelemetry trace id.
-
-    The caller's Parent and Sampled fields are kept when its Root is that same trace,
-    i.e. when the propagator continued the caller's X-Ray trace. A request that
-    OpenTelemetry does not trace (the health check) is not sampled here either.
-    """
+    """X-Amzn-Trace-Id rooted in the current OpenTelemetry trace, with the caller's Parent and
+    Sampled when the propagator continued its trace; an untraced request is not sampled either."""
     context = trace.get_current_span().get_span_context()
     if not context.is_valid:
         return "Sampled=0"
@@ -199,10 +188,8 @@ def init_otlp(app: Flask, settings: Settings) -> Status:
 
 @functools.cache
 def trace_sql_statements() -> None:
-    """The SDK's SQL subsegment per statement (SQLAlchemy Core), named after the engine URL's host
-    (store/__init__.py gives SQLite's one). The patch is process-wide and the SDK's unpatch leaves
-    it in place, so a statement outside any segment (another app's, in tests or flask shell)
-    goes untraced, as context_missing=IGNORE_ERROR asks, without the SDK's warning for each."""
+    """The SDK's SQL subsegment per statement (SQLAlchemy Core). The patch is process-wide, so a
+    statement outside any segment (another app's) goes untraced, without the SDK's warning."""
     from aws_xray_sdk.core import patch
 
     patch(("sqlalchemy_core",))
@@ -221,9 +208,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
         return Status(False, "OTEL_SDK_DISABLED is true, and X-Ray's trace is OpenTelemetry's")
     if mode == OTLP:
         return init_otlp(app, settings)
-    if mode == "collector":
-        # The app exports once, to the collector (docker-compose.yml's aws-collector profile),
-        # which signs and sends to X-Ray beside Honeycomb.
+    if mode == "collector":  # docker-compose.yml's aws-collector profile
         detail = capture_routes(app, settings)
         return Status(True, f"route spans for X-Ray through the OpenTelemetry Collector at "
                             f"{redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}, "
