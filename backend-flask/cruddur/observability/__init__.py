@@ -10,7 +10,6 @@
 Each integration has one `init_app` that returns whether it is on and why. Routes and
 services use this package; it uses neither.
 """
-from __future__ import annotations
 
 import logging
 from dataclasses import asdict

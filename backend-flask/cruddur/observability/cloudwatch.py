@@ -7,7 +7,6 @@
 - `otlp`: OpenTelemetry's logs SDK, each record with its trace and span ids, signed with
   SigV4 to CloudWatch Logs' OTLP endpoint (the group and its stream must exist).
 """
-from __future__ import annotations
 
 import logging
 import warnings
@@ -19,7 +18,6 @@ from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
 from cruddur.observability.lifecycle import CountingExporter, Status, finished_within, tell_undelivered
 from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_limit
-from cruddur.observability.redact import redact_url
 
 # Lines show within seconds, one call per interval, and a SIGKILLed worker loses at most this much.
 SEND_INTERVAL_S = 5
@@ -151,14 +149,14 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
     group, stream = settings.cloudwatch_log_group, settings.cloudwatch_log_stream
-    endpoint = sigv4.otlp_endpoint("logs", "logs", "/v1/logs")
-    if isinstance(endpoint, str):
-        return Status(False, endpoint)
+    found = sigv4.otlp_endpoint("logs", "logs", "/v1/logs")
+    if isinstance(found, str):
+        return Status(False, found)
+    endpoint, where = found
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
-    exporter = CountingExporter(OTLPLogExporter(endpoint=endpoint.url, timeout=sigv4.CLIENT_CONFIG.read_timeout,
-                                                headers={"x-aws-log-group": group, "x-aws-log-stream": stream},
-                                                session=endpoint.session))
-    count_rejections(exporter, endpoint.session)
+    exporter = CountingExporter(OTLPLogExporter(**endpoint, timeout=sigv4.CLIENT_CONFIG.read_timeout,
+                                                headers={"x-aws-log-group": group, "x-aws-log-stream": stream}))
+    count_rejections(exporter, endpoint["session"])
     provider = LoggerProvider(resource=otel.make_resource(), shutdown_on_exit=False)
     handler = OtlpLines(provider)
     rate_limit("opentelemetry.exporter.otlp.proto.http._log_exporter")
@@ -175,10 +173,9 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
                          f" to {group} (rejected, dropped from a full queue, failed or unsent at exit)",
                          rejected=exporter.rejected)
 
-    telemetry.on_start(start)
-    telemetry.on_shutdown(stop)
-    return Status(True, f"log group {group}, stream {stream} over OTLP/HTTP to {redact_url(endpoint.url)} "
-                        f"(SigV4, {endpoint.region})")
+    telemetry.starters.append(start)
+    telemetry.stoppers.append(stop)
+    return Status(True, f"log group {group}, stream {stream} over OTLP/HTTP to {where}")
 
 
 def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundHandler) -> Status:
@@ -201,7 +198,7 @@ def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundH
     handler = watchtower_handler(calls, log_group_name=group, log_stream_name=STREAM_NAME, boto3_client=client,
                                  send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT, create_log_group=False)
     # Added once telemetry starts: watchtower starts its thread with the first line it gets.
-    telemetry.on_start(lambda: log_handler.add(handler))
+    telemetry.starters.append(lambda: log_handler.add(handler))
 
     def stop(timeout_s: float) -> None:
         log_handler.remove(handler)
@@ -212,5 +209,5 @@ def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundH
                          "log lines", f" to {group} ({calls.dropped} dropped from a full queue, the rest failed "
                          "or unsent at exit)", dropped=calls.dropped)
 
-    telemetry.on_shutdown(stop)
+    telemetry.stoppers.append(stop)
     return Status(True, f"log group {group} in {session.region_name} via {client.meta.endpoint_url}")

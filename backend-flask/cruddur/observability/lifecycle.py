@@ -1,6 +1,4 @@
 """What every integration shares: its status, its bounded queue, its delivery count, its flush at exit."""
-from __future__ import annotations
-
 import atexit
 import collections
 import logging
@@ -28,33 +26,23 @@ class Status:
 
 
 class Telemetry:
-    """Starts the integrations' threads once per process (gunicorn's post_worker_init, or the
-    first request), never at build. At exit the drains hand their records on, then the stoppers
-    flush side by side: a hanging service costs its own timeout, not everyone's."""
+    """Runs each starter once per process (gunicorn's post_worker_init, or the first request),
+    never at build. At exit the drains, which must not wait on the network, hand their records
+    on; then each `stopper(timeout_s)` flushes and logs what it could not deliver, side by side:
+    a hanging service costs its own timeout, not everyone's."""
 
     def __init__(self) -> None:
-        self._starters: list[Callable[[], None]] = []
-        self._drains: list[Callable[[], None]] = []
-        self._stoppers: list[Callable[[float], None]] = []
+        self.starters: list[Callable[[], None]] = []
+        self.drains: list[Callable[[], None]] = []
+        self.stoppers: list[Callable[[float], None]] = []
         self._lock = threading.Lock()
         self.started = False
-
-    def on_start(self, starter: Callable[[], None]) -> None:
-        self._starters.append(starter)
-
-    def on_drain(self, drain: Callable[[], None]) -> None:
-        """`drain()` runs before any stopper; it must not wait on the network."""
-        self._drains.append(drain)
-
-    def on_shutdown(self, stopper: Callable[[float], None]) -> None:
-        """`stopper(timeout_s)` flushes within `timeout_s` and logs what it could not deliver."""
-        self._stoppers.append(stopper)
 
     def start(self) -> None:
         with self._lock:
             if self.started:
                 return
-            for starter in self._starters:
+            for starter in self.starters:
                 starter()
             atexit.register(self.shutdown)
             # Set last: a request that finds it set must find everything started (gthread
@@ -64,15 +52,13 @@ class Telemetry:
     def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
         atexit.unregister(self.shutdown)
         with self._lock:
-            drains, self._drains = self._drains, []
-            stoppers, self._stoppers = self._stoppers, []
+            drains, self.drains = self.drains, []
+            stoppers, self.stoppers = self.stoppers, []
         deadline = time.monotonic() + timeout_s + REPORT_MARGIN_S
         for drain in drains:
             _log_failure(drain)
-        # Daemon threads: one still waiting on a hung service when the deadline passes is
-        # left behind, and the process exits without it.
-        threads = [threading.Thread(target=_log_failure, args=(stopper, timeout_s), daemon=True,
-                                    name=f"telemetry-shutdown-{getattr(stopper, '__qualname__', stopper)}")
+        # Daemon threads: one still waiting on a hung service at the deadline is left behind.
+        threads = [threading.Thread(target=_log_failure, args=(stopper, timeout_s), daemon=True)
                    for stopper in stoppers]
         for thread in threads:
             thread.start()
@@ -98,13 +84,12 @@ class Drain:
         self.items.append(item)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval_s):
-            self._hand_on()
-        self._hand_on()
-
-    def _hand_on(self) -> None:
-        while self.items:
-            self.handle(self.items.popleft())
+        while True:
+            stopping = self._stopping.wait(self.interval_s)
+            while self.items:
+                self.handle(self.items.popleft())
+            if stopping:
+                return
 
     def stop(self, timeout_s: float) -> int:
         """Hands on what is buffered within `timeout_s`; returns how many items were not."""

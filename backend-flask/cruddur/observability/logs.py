@@ -2,7 +2,6 @@
 log line leads to the request's trace), one access line per request, and the one rate limiter
 for the SDKs' failures. Once telemetry has started a request only queues its records.
 """
-from __future__ import annotations
 
 import json
 import logging
@@ -136,8 +135,8 @@ def init_app(app: Flask, telemetry) -> BackgroundHandler:
     # The SDKs tell their warnings and errors; the app tells its own INFO lines too.
     root.setLevel(logging.WARNING)
     logging.getLogger("cruddur").setLevel(logging.INFO)
-    telemetry.on_start(background.drain.thread.start)
-    telemetry.on_drain(background.stop)
+    telemetry.starters.append(background.drain.thread.start)
+    telemetry.drains.append(background.stop)
 
     @app.before_request
     def start_clock() -> None:

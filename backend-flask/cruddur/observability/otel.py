@@ -5,7 +5,6 @@ resource, header capture). Cruddur sets defaults only where the user set nothing
 service name, the X-Ray propagator and id generator (so one trace id is valid in Honeycomb
 and X-Ray), the stable HTTP conventions, no health check, console spans without an endpoint.
 """
-from __future__ import annotations
 
 import contextlib
 import functools
@@ -51,16 +50,12 @@ logger = logging.getLogger(__name__)
 class AppTracer(trace.Tracer):
     """A tracer that makes its spans with the provider of the app in context (none outside one)."""
 
-    _noop = trace.NoOpTracer()
-
     def __init__(self, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
-        self.tracers: dict[TracerProvider, trace.Tracer] = {}  # making one costs about what a span does
+        self.tracers = {None: trace.NoOpTracer()}  # by provider: making one costs about what a span does
 
     def _tracer(self) -> trace.Tracer:
         provider = current_app.extensions.get(PROVIDER) if has_app_context() else None
-        if provider is None:
-            return self._noop
         if provider not in self.tracers:
             self.tracers[provider] = provider.get_tracer(*self.args, **self.kwargs)
         return self.tracers[provider]
@@ -87,9 +82,8 @@ def set_process_defaults() -> None:
     configured = [name.strip() for name in os.environ.get(SANITIZE_FIELDS_VARIABLE, "").split(",")]
     os.environ[SANITIZE_FIELDS_VARIABLE] = ",".join(dict.fromkeys(filter(None, [*configured, *SECRET_NAMES])))
     if not os.environ.get("OTEL_PROPAGATORS"):
-        set_global_textmap(CompositePropagator([
-            AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator(),
-        ]))
+        set_global_textmap(CompositePropagator([AwsXRayPropagator(), TraceContextTextMapPropagator(),
+                                                W3CBaggagePropagator()]))
     trace.set_tracer_provider(AppTracerProvider())
     RequestsInstrumentor().instrument()
     # Several a second while Honeycomb is down: failed batches, dropped spans, truncated attributes.
@@ -101,8 +95,7 @@ class SpanCount(SpanProcessor):
     """Counts the spans this process ended, to tell at exit how many never reached an exporter."""
 
     def __init__(self) -> None:
-        self.ended = 0
-        self._lock = threading.Lock()
+        self.ended, self._lock = 0, threading.Lock()
 
     def on_end(self, span: ReadableSpan) -> None:
         with self._lock:
@@ -125,13 +118,14 @@ EXPORTER_FACTORIES = {
 }
 
 
-def exporter_names(settings: Settings) -> tuple[list[str], list[str]]:
-    """The exporters OTEL_TRACES_EXPORTER names (unset: `otlp` with an OTLP endpoint, else
-    `console`), and the names it gives that no exporter has."""
+def exporter_names(settings: Settings) -> list[str]:
+    """The exporters OTEL_TRACES_EXPORTER names (unset: `otlp` with an OTLP endpoint, else `console`)."""
     given = settings.otel_traces_exporter or ("otlp" if settings.otlp_traces_endpoint else "console")
     names = list(dict.fromkeys(name.strip().lower() for name in given.split(",") if name.strip()))
-    return ([n for n in names if n in EXPORTER_FACTORIES],
-            [n for n in names if n not in EXPORTER_FACTORIES and n != "none"])
+    for name in names:
+        if name not in EXPORTER_FACTORIES and name != "none":
+            logger.error("opentelemetry: OTEL_TRACES_EXPORTER: no exporter named %r (use otlp, console or none)", name)
+    return [name for name in names if name in EXPORTER_FACTORIES]
 
 
 def name_unrouted_span(span: trace.Span, environ: dict) -> None:
@@ -142,9 +136,7 @@ def name_unrouted_span(span: trace.Span, environ: dict) -> None:
 
 def for_the_request(scope) -> None:
     """Enters the context manager `scope` until the request's teardown."""
-    if "scopes" not in g:
-        g.scopes = contextlib.ExitStack()
-    g.scopes.enter_context(scope)
+    g.setdefault("scopes", contextlib.ExitStack()).enter_context(scope)
 
 
 def end_request_scopes(exception) -> None:
@@ -152,17 +144,14 @@ def end_request_scopes(exception) -> None:
         g.pop("scopes").close()
 
 
-def begin_untraced_request() -> None:
-    """An excluded request's queries and calls make no spans either (each would be a lone trace)."""
-    if not trace.get_current_span().get_span_context().is_valid:
-        for_the_request(suppress_instrumentation())
-
-
-def redact_span_url() -> None:
-    """Secret query values out of the span's URL attributes, stable and old names (the
+def tend_request_span() -> None:
+    """An excluded request's queries and calls make no spans either (each would be a lone trace).
+    A traced one's URL attributes, stable and old names, lose their secret query values (the
     instrumentation sets them after its request_hook runs)."""
     span = trace.get_current_span()
-    if request.query_string and span.is_recording():
+    if not span.get_span_context().is_valid:
+        for_the_request(suppress_instrumentation())
+    elif request.query_string and span.is_recording():
         for name, redact in (("url.query", redact_query), ("http.target", redact_url), ("http.url", redact_url)):
             if name in span.attributes:
                 span.set_attribute(name, redact(span.attributes[name]))
@@ -180,27 +169,22 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     if settings.otel_sdk_disabled:
         return Status(False, "OTEL_SDK_DISABLED is true: nothing is traced")
     set_process_defaults()
-
     resource = make_resource()
-    provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator(),
-                              span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
-                              shutdown_on_exit=False)
-    app.extensions[PROVIDER] = provider
+    provider = app.extensions[PROVIDER] = TracerProvider(
+        resource=resource, id_generator=AwsXRayIdGenerator(), shutdown_on_exit=False,
+        span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS))
     # enable_commenter=False: sqlcommenter context, attached per request, is for SQL drivers.
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider, request_hook=name_unrouted_span,
                                        excluded_urls=settings.otel_flask_excluded_urls or HEALTH_CHECK_URL,
                                        enable_commenter=False)
     # Right after the instrumentation's own hooks, which set the request's span (and its URL).
-    app.before_request(begin_untraced_request)
-    app.before_request(redact_span_url)
+    app.before_request(tend_request_span)
     app.teardown_request(end_request_scopes)
 
-    names, unknown = exporter_names(settings)
-    for name in unknown:
-        logger.error("opentelemetry: OTEL_TRACES_EXPORTER: no exporter named %r (use otlp, console or none)", name)
     span_count = SpanCount()
     provider.add_span_processor(span_count)
-    exporters = app.extensions[EXPORTERS] = {name: CountingExporter(EXPORTER_FACTORIES[name]()) for name in names}
+    exporters = app.extensions[EXPORTERS] = {name: CountingExporter(EXPORTER_FACTORIES[name]())
+                                             for name in exporter_names(settings)}
 
     def start() -> None:
         for name, exporter in exporters.items():
@@ -216,10 +200,15 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
             tell_undelivered("opentelemetry", span_count.ended - exporter.delivered, span_count.ended, "spans",
                              f" to {name} (dropped or unsent at exit)", exporter=name)
 
-    telemetry.on_start(start)
-    telemetry.on_shutdown(shutdown)
-    where = [f"OTLP/HTTP to {redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}"
+    telemetry.starters.append(start)
+    telemetry.stoppers.append(shutdown)
+    where = [f"OTLP/HTTP to {traces_destination(settings)}"
              + (f" with headers {', '.join(settings.otlp_header_names)}" if settings.otlp_header_names else "")
              if name == "otlp" else "the console" for name in exporters]
     hint = "" if "otlp" in exporters else ": set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb"
     return Status(True, f"spans as {resource.attributes[SERVICE_NAME]} to {' and '.join(where) or 'nowhere'}{hint}")
+
+
+def traces_destination(settings: Settings) -> str:
+    """Where the otlp exporter sends spans (the SDK's default when unset), credentials redacted."""
+    return redact_url(settings.otlp_traces_endpoint or "http://localhost:4318/v1/traces")

@@ -2,7 +2,6 @@
 
 Span attributes, log lines, Rollbar items and the start-up lines all use it.
 """
-from __future__ import annotations
 
 import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit

@@ -4,7 +4,6 @@ The SDK (imported only when Rollbar is on) builds each item on the request's thr
 by the one secret policy, and posts it from Cruddur's thread through a bounded queue. The SDK
 is process-global: the last app built owns it (in gunicorn each worker builds one).
 """
-from __future__ import annotations
 
 import logging
 import threading
@@ -140,6 +139,6 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
     app.extensions[EXTENSION] = rollbar_reporter = Reporter(settings)
     logging.getLogger("rollbar").filters.insert(0, rollbar_reporter)
     got_request_exception.connect(rollbar_reporter.report_exception, app)
-    telemetry.on_start(rollbar_reporter.drain.thread.start)
-    telemetry.on_shutdown(rollbar_reporter.stop)
+    telemetry.starters.append(rollbar_reporter.drain.thread.start)
+    telemetry.stoppers.append(rollbar_reporter.stop)
     return Status(True, f"environment {settings.rollbar_environment}, items to {redact_url(endpoint)}")

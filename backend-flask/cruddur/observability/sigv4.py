@@ -5,12 +5,11 @@ endpoint from `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL` / the config fil
 default, the credentials from env, profile or role. The OTLP exporters post with a
 requests session whose auth signs each request with botocore's own SigV4 signer.
 """
-from __future__ import annotations
-
-from dataclasses import dataclass
 
 import requests
 from botocore.config import Config
+
+from cruddur.observability.redact import redact_url
 
 # Headers signed besides Host and SigV4's own: what the endpoint reads. Hop-by-hop and
 # client headers (User-Agent, Accept-Encoding, Connection) may be changed on the way.
@@ -44,13 +43,6 @@ class SigV4(requests.auth.AuthBase):
         return prepared
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    url: str
-    region: str
-    session: requests.Session
-
-
 def aws_session(client_name: str):
     """boto3's session, its credentials and a `client_name` client, or why there are none. No
     network, but for a role's credentials (bounded by boto3's own timeouts)."""
@@ -69,8 +61,9 @@ def aws_session(client_name: str):
         return f"AWS configuration: {error}"
 
 
-def otlp_endpoint(client_name: str, signing_name: str, path: str) -> Endpoint | str:
-    """The signed OTLP endpoint of `client_name` ("xray", "logs"), or why there is none."""
+def otlp_endpoint(client_name: str, signing_name: str, path: str) -> tuple[dict, str] | str:
+    """The OTLP exporter's `endpoint` and signing `session` for `client_name` ("xray", "logs"),
+    and where that is in words; or why there is none."""
     found = aws_session(client_name)
     if isinstance(found, str):
         return found
@@ -78,4 +71,5 @@ def otlp_endpoint(client_name: str, signing_name: str, path: str) -> Endpoint | 
     client.close()
     signed = requests.Session()
     signed.auth = SigV4(credentials, signing_name, session.region_name)
-    return Endpoint(f"{client.meta.endpoint_url.rstrip('/')}{path}", session.region_name, signed)
+    url = f"{client.meta.endpoint_url.rstrip('/')}{path}"
+    return {"endpoint": url, "session": signed}, f"{redact_url(url)} (SigV4, {session.region_name})"

@@ -8,7 +8,6 @@
 
 aws/json/xray.json's rule decides which traces X-Ray keeps, on every route.
 """
-from __future__ import annotations
 
 import functools
 import json
@@ -21,13 +20,15 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app, g, request
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import SpanProcessor
 
 from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
 from cruddur.observability.lifecycle import CountingExporter, Status
 from cruddur.observability.logs import rate_limit
-from cruddur.observability.redact import clip, redact_url
+from cruddur.observability.redact import clip
 
 EXTENSION = "cruddur.xray_recorder"
 OTLP = "otlp"  # EXTENSION's value on the otlp route, where OpenTelemetry is the recorder
@@ -99,26 +100,22 @@ class XRayRule(SpanProcessor):
 
     def __init__(self, rule: dict):
         self.fixed_target, self.rate = rule["fixed_target"], rule["rate"]
-        self.second, self.taken = None, 0
-        self._lock = threading.Lock()
-
-    def decide(self, start_time_ns: int) -> bool:
-        with self._lock:
-            second = start_time_ns // 1_000_000_000
-            if second != self.second:
-                self.second, self.taken = second, 0
-            self.taken += 1
-            return self.taken <= self.fixed_target or random.random() < self.rate
+        self.second, self.taken, self._lock = None, 0, threading.Lock()
 
     def on_start(self, span, parent_context=None) -> None:
         parent = trace.get_current_span(parent_context)
         caller = parent.get_span_context()
-        if not caller.is_valid:
-            kept = self.decide(span.start_time)
-        elif caller.is_remote:
+        if caller.is_remote:
             kept = caller.trace_flags.sampled
-        else:
+        elif caller.is_valid:
             kept = bool(getattr(parent, "attributes", {}).get(SAMPLED))
+        else:
+            with self._lock:
+                second = span.start_time // 1_000_000_000
+                if second != self.second:
+                    self.second, self.taken = second, 0
+                self.taken += 1
+                kept = self.taken <= self.fixed_target or random.random() < self.rate
         span.set_attribute(SAMPLED, kept)
 
 
@@ -171,19 +168,15 @@ def capture_routes(app: Flask, settings: Settings) -> str:
 
 def init_otlp(app: Flask, settings: Settings) -> Status:
     """The otlp route: no X-Ray SDK, no daemon; the app's spans to X-Ray's OTLP endpoint."""
-    from opentelemetry.exporter.otlp.proto.http import Compression
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    endpoint = sigv4.otlp_endpoint("xray", "xray", "/v1/traces")
-    if isinstance(endpoint, str):
-        return Status(False, endpoint)
+    found = sigv4.otlp_endpoint("xray", "xray", "/v1/traces")
+    if isinstance(found, str):
+        return Status(False, found)
+    endpoint, where = found
     # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
-    exporter = OTLPSpanExporter(endpoint=endpoint.url, headers={}, timeout=EXPORT_TIMEOUT_S,
-                                compression=Compression.Gzip, session=endpoint.session)
+    exporter = OTLPSpanExporter(**endpoint, headers={}, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)
     app.extensions[otel.EXPORTERS]["xray"] = CountingExporter(
         exporter, keep=lambda span: bool(span.attributes.get(SAMPLED)))
-    return Status(True, f"spans over OTLP/HTTP to {redact_url(endpoint.url)} (SigV4, {endpoint.region}); "
-                        f"sampled by {capture_routes(app, settings)}")
+    return Status(True, f"spans over OTLP/HTTP to {where}; sampled by {capture_routes(app, settings)}")
 
 
 @functools.cache
@@ -211,7 +204,7 @@ def init_app(app: Flask, settings: Settings) -> Status:
     if mode == "collector":  # docker-compose.yml's aws-collector profile
         detail = capture_routes(app, settings)
         return Status(True, f"route spans for X-Ray through the OpenTelemetry Collector at "
-                            f"{redact_url(settings.otlp_traces_endpoint or 'http://localhost:4318/v1/traces')}, "
+                            f"{otel.traces_destination(settings)}, "
                             f"sampled by {detail}")
     if not settings.xray_daemon_address:
         return Status(False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)")
