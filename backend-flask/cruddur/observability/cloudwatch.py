@@ -13,6 +13,7 @@ import warnings
 
 from flask import Flask
 from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
 
 from cruddur.config import Settings
 from cruddur.observability import otel, sigv4
@@ -21,7 +22,7 @@ from cruddur.observability.logs import BackgroundHandler, OncePerInterval, rate_
 
 # Lines show within seconds, one call per interval, and a SIGKILLed worker loses at most this much.
 SEND_INTERVAL_S = 5
-MAX_BATCH_COUNT = 1000
+MAX_BATCH_COUNT = 1000  # CloudWatch takes up to 10,000 events a call: 1,000 keeps calls small
 # One stream per process, so gunicorn's workers never share one and a worker's lines stay together.
 STREAM_NAME = "{machine_name}-{process_id}"
 # While CloudWatch is away a worker holds at most this many lines; newer ones are dropped, counted.
@@ -40,8 +41,7 @@ class PutLogEvents:
     def __init__(self, client, group: str):
         self.client, self.group = client, group
         self.emitted = self.sent = self.delivered = self.dropped = 0
-        self.stream_made = False
-        self._last_batch = None
+        self.stream_made, self._last_batch = False, None
         for event, hook in (("provide-client-params", self.before_send), ("after-call", self.answered),
                             ("after-call-error", self.failed)):
             client.meta.events.register(f"{event}.cloudwatch-logs.PutLogEvents", hook)
@@ -106,12 +106,9 @@ class OtlpLines(logging.Handler):
 
     def __init__(self, provider):
         super().__init__()
-        self.provider = provider
-        self.emitted = 0
+        self.provider, self.emitted = provider, 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        from opentelemetry._logs import SeverityNumber
-
         self.emitted += 1
         span = trace.INVALID_SPAN
         if record.trace_id:
@@ -129,13 +126,11 @@ def count_rejections(exporter: CountingExporter, session) -> None:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
     def answered(response, **_) -> None:
-        if response.status_code != 200:
-            return
         try:
             partial = ExportLogsServiceResponse.FromString(response.content).partial_success
         except DecodeError:  # not the protobuf answer this route asked for: nothing to count
             return
-        if partial.rejected_log_records:
+        if response.status_code == 200 and partial.rejected_log_records:
             exporter.rejected += partial.rejected_log_records
             delivery_logger.warning("cloudwatch: %d log lines rejected: %s", partial.rejected_log_records,
                                     partial.error_message)
@@ -169,8 +164,8 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
     def stop(timeout_s: float) -> None:
         log_handler.remove(handler)
         finished_within(provider.shutdown, timeout_s, "cloudwatch-otlp-shutdown")
-        tell_undelivered("cloudwatch", handler.emitted - exporter.delivered, handler.emitted, "log lines",
-                         f" to {group} (rejected, dropped from a full queue, failed or unsent at exit)",
+        tell_undelivered("cloudwatch", handler.emitted - exporter.delivered + exporter.rejected, handler.emitted,
+                         "log lines", f" to {group} (rejected, dropped from a full queue, failed or unsent at exit)",
                          rejected=exporter.rejected)
 
     telemetry.starters.append(start)

@@ -101,8 +101,8 @@ class Drain:
 
 
 class CountingExporter:
-    """A span or log exporter that counts what its endpoint took (one batch at a time, so no
-    lock), passing on only what `keep` keeps; `rejected` (a partial success) was not delivered."""
+    """A span or log exporter that counts the batches its endpoint took (one at a time, so no
+    lock), passing on only what `keep` keeps; of those, `rejected` (a partial success) were not."""
 
     def __init__(self, exporter, keep=None):
         self.exporter, self.keep = exporter, keep
@@ -110,10 +110,9 @@ class CountingExporter:
 
     def export(self, batch):
         kept = list(filter(self.keep, batch)) if self.keep else batch
-        rejected = self.rejected
         result = self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
         if result.name == "SUCCESS":
-            self.delivered += len(batch) - (self.rejected - rejected)
+            self.delivered += len(batch)
         return result
 
     def shutdown(self) -> None:

@@ -5,6 +5,7 @@ for the SDKs' failures. Once telemetry has started a request only queues its rec
 
 import json
 import logging
+import math
 import sys
 import threading
 import time
@@ -38,16 +39,14 @@ class OncePerInterval(logging.Filter):
 
     def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
         super().__init__()
-        self.seconds = seconds
-        self.held_back = 0
-        self._last: float | None = None
-        self._lock = threading.Lock()
+        self.seconds, self.held_back = seconds, 0
+        self._last, self._lock = -math.inf, threading.Lock()
 
     def wait_s(self) -> float:
         """0 if the event may happen now (and counts it), else the seconds left to wait."""
         with self._lock:
             now = time.monotonic()
-            if self._last is not None and now - self._last < self.seconds:
+            if now - self._last < self.seconds:
                 return self.seconds - (now - self._last)
             self._last = now
             return 0.0
@@ -75,14 +74,9 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line; structured fields come from `extra={"fields": {...}}`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": clip(record.getMessage()),
-            "trace_id": getattr(record, "trace_id", None),
-            **getattr(record, "fields", {}),
-        }
+        entry = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "message": clip(record.getMessage()),
+                 "trace_id": getattr(record, "trace_id", None), **getattr(record, "fields", {})}
         if record.exc_info:
             entry["exception"] = clip(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
@@ -149,13 +143,8 @@ def init_app(app: Flask, telemetry) -> BackgroundHandler:
         duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
         full_path = clip(redact_url(request.full_path.rstrip("?")))
         access_logger.info("%s %s %s", request.method, full_path, response.status_code, extra={"fields": {
-            "remote_addr": request.remote_addr,
-            "method": request.method,
-            "scheme": request.scheme,
-            "path": full_path,
-            "status": response.status_code,
-            "duration_ms": duration_ms,
-        }})
+            "remote_addr": request.remote_addr, "method": request.method, "scheme": request.scheme,
+            "path": full_path, "status": response.status_code, "duration_ms": duration_ms}})
         trace_id = current_ids()[0]
         if trace_id:
             response.headers[TRACE_ID_HEADER] = trace_id

@@ -27,9 +27,9 @@ class Reporter(logging.Filter):
     """Queues one app's items and posts them from its own thread. The SDK tells a failed post
     only by logging it: as a filter on its logger, ahead of the rate limit, this counts them."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, sdk):
         super().__init__()
-        self.settings = settings
+        self.settings, self.sdk = settings, sdk
         self.drain = Drain(self._post, QUEUE_CAPACITY, "rollbar-sender")
         self.reported = self.failed = 0
 
@@ -39,24 +39,18 @@ class Reporter(logging.Filter):
         return True
 
     def report_message(self, message: str, level: str) -> None:
-        import rollbar
-
-        rollbar.report_message(message, level, request)
+        self.sdk.report_message(message, level, request)
 
     def report_exception(self, sender: Flask, exception: BaseException, **_) -> None:
-        import rollbar
-
-        rollbar.report_exc_info((type(exception), exception, exception.__traceback__), request)
+        self.sdk.report_exc_info((type(exception), exception, exception.__traceback__), request)
 
     def enqueue(self, payload: dict) -> None:
         self.reported += 1
         self.drain.put(payload)
 
     def _post(self, payload: dict) -> None:
-        import rollbar
-
         try:
-            rollbar.send_payload(payload, self.settings.rollbar_access_token)
+            self.sdk.send_payload(payload, self.settings.rollbar_access_token)
         except Exception:  # the SDK logs what failed (counted by filter); the thread goes on
             self.failed += 1
 
@@ -81,17 +75,21 @@ def queue_payload(payload: dict, **_) -> dict | bool:
     if has_request_context():
         data = payload["data"]
         route = request.url_rule.rule if request.url_rule else None
-        data["framework"] = "flask"
-        data["context"] = route
+        data.update(framework="flask", context=route,
+                    person={"id": current_app.extensions["cruddur.settings"].current_user_handle})
         data.setdefault("request", {}).update(route=route, url=redact_url(data["request"].get("url", "")))
-        data["person"] = {"id": current_app.extensions["cruddur.settings"].current_user_handle}
         data.setdefault("custom", {})["trace_id"] = current_ids()[0]
     reporter.enqueue(payload)
     return False
 
 
-def _configure_sdk(settings: Settings) -> str:
-    """Points the SDK at this app's settings; returns the endpoint items go to."""
+def reporter() -> Reporter | None:
+    return current_app.extensions.get(EXTENSION)  # None when Rollbar is off
+
+
+def init_app(app: Flask, settings: Settings, telemetry) -> Status:
+    if not settings.rollbar_access_token:
+        return Status(False, "set ROLLBAR_ACCESS_TOKEN to report errors")
     import rollbar
     from rollbar.lib.transforms.scrub import ScrubTransform
 
@@ -102,41 +100,20 @@ def _configure_sdk(settings: Settings) -> str:
             return bool(key) and is_secret(str(key[-1]))
 
     endpoint = settings.rollbar_endpoint or rollbar.DEFAULT_ENDPOINT
-    rollbar.init(
-        settings.rollbar_access_token,
-        settings.rollbar_environment,
-        scrub_fields=[],  # ScrubSecrets does it, by the same policy as logs and spans
-        custom_transforms=[ScrubSecrets()],
-        endpoint=endpoint,
-        root=str(BACKEND_DIR),
-        allow_logging_basic_config=False,  # logs.py owns logging
-        handler="blocking",  # on Reporter's thread
-        timeout=SEND_TIMEOUT_S,
-        # Locals can hold raw bodies and tokens under names no scrub list knows.
-        locals={"enabled": False},
-        # The SDK would log the whole payload on a 429 or 413.
-        log_payload_on_error=False,
-        suppress_reinit_warning=True,
-    )
+    rollbar.init(settings.rollbar_access_token, settings.rollbar_environment, endpoint=endpoint,
+                 root=str(BACKEND_DIR), scrub_fields=[], custom_transforms=[ScrubSecrets()],
+                 allow_logging_basic_config=False,  # logs.py owns logging
+                 handler="blocking", timeout=SEND_TIMEOUT_S,  # on Reporter's thread
+                 # Locals can hold raw bodies and tokens under names no scrub list knows.
+                 locals={"enabled": False},
+                 # The SDK would log the whole payload on a 429 or 413.
+                 log_payload_on_error=False, suppress_reinit_warning=True)
     # A second `init` in one process merges the options above but keeps the first token and
     # environment; the SDK's SETTINGS is meant to be overridden directly.
-    rollbar.SETTINGS.update(access_token=settings.rollbar_access_token,
-                            environment=settings.rollbar_environment)
+    rollbar.SETTINGS.update(access_token=settings.rollbar_access_token, environment=settings.rollbar_environment)
     rollbar.events.add_payload_handler(queue_payload)  # added once: the SDK skips duplicates
-    return endpoint
-
-
-def reporter() -> Reporter | None:
-    return current_app.extensions.get(EXTENSION)  # None when Rollbar is off
-
-
-def init_app(app: Flask, settings: Settings, telemetry) -> Status:
-    if not settings.rollbar_access_token:
-        return Status(False, "set ROLLBAR_ACCESS_TOKEN to report errors")
-
-    endpoint = _configure_sdk(settings)
     rate_limit("rollbar")  # one line a minute while Rollbar is away, not one per item
-    app.extensions[EXTENSION] = rollbar_reporter = Reporter(settings)
+    app.extensions[EXTENSION] = rollbar_reporter = Reporter(settings, rollbar)
     logging.getLogger("rollbar").filters.insert(0, rollbar_reporter)
     got_request_exception.connect(rollbar_reporter.report_exception, app)
     telemetry.starters.append(rollbar_reporter.drain.thread.start)
