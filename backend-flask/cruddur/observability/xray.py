@@ -36,7 +36,7 @@ OTLP = "otlp"  # EXTENSION's value on the otlp route, where OpenTelemetry is the
 EXPORT_TIMEOUT_S = 5
 # On every span of a trace: whether X-Ray's rule keeps it (the collector's filter reads it too).
 SAMPLED = "cruddur.xray.sampled"
-# The SDK's own default local rule, when xray.json cannot be read.
+# The SDK's own default local rule, used when xray.json cannot be read.
 DEFAULT_RULE = {"fixed_target": 1, "rate": 0.05}
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
 # The caller's fields kept when it continues its own trace; anything else is forged or junk.
@@ -81,7 +81,7 @@ def subsegment(name: str) -> Iterator:
 
 def sampling_rule(rule_file) -> tuple[dict | None, str]:
     """aws/json/xray.json's rule in the SDK's local rule format (so the same numbers apply when
-    the daemon hands out no centralised rules), and where it came from; None when unreadable."""
+    the daemon hands out no centralised rules), and where it came from; the SDK's default when unreadable."""
     try:
         rule = json.loads(rule_file.read_text())["SamplingRule"]
         target = {"fixed_target": rule["ReservoirSize"], "rate": rule["FixedRate"]}
@@ -90,7 +90,8 @@ def sampling_rule(rule_file) -> tuple[dict | None, str]:
             "url_path": rule["URLPath"], **target}]}, (f"rule {rule['RuleName']} from {rule_file.name}: "
                                                        f"{target['fixed_target']} a second, then {target['rate']:.0%}")
     except (OSError, KeyError, TypeError, ValueError) as exc:
-        return None, f"the SDK's default rule ({rule_file} unreadable: {exc})"
+        return ({"version": 2, "default": DEFAULT_RULE, "rules": []},
+                f"the SDK's default rule ({rule_file} unreadable: {exc})")
 
 
 class XRayRule(SpanProcessor):
@@ -144,8 +145,7 @@ def capture_routes(app: Flask, settings: Settings) -> str:
     each marked with X-Ray's decision; returns the rule's description."""
     app.extensions[EXTENSION] = OTLP
     rules, detail = sampling_rule(settings.xray_sampling_rule_file)
-    rule = rules["default"] if rules else DEFAULT_RULE
-    app.extensions[otel.PROVIDER].add_span_processor(XRayRule(rule))
+    app.extensions[otel.PROVIDER].add_span_processor(XRayRule(rules["default"]))
 
     # After OpenTelemetry's hooks, so the route's span is a child of the request's, and ends first.
     @app.before_request
@@ -202,10 +202,8 @@ def init_app(app: Flask, settings: Settings) -> Status:
     if mode == OTLP:
         return init_otlp(app, settings)
     if mode == "collector":  # docker-compose.yml's aws-collector profile
-        detail = capture_routes(app, settings)
         return Status(True, f"route spans for X-Ray through the OpenTelemetry Collector at "
-                            f"{otel.traces_destination(settings)}, "
-                            f"sampled by {detail}")
+                            f"{otel.traces_destination(settings)}, sampled by {capture_routes(app, settings)}")
     if not settings.xray_daemon_address:
         return Status(False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)")
     if not settings.xray_sdk_enabled:
@@ -217,14 +215,9 @@ def init_app(app: Flask, settings: Settings) -> Status:
     rules, rules_detail = sampling_rule(settings.xray_sampling_rule_file)
     # The SDK polls the daemon for sampling rules every 10 s, with a traceback each time it is away.
     rate_limit("aws_xray_sdk.core.sampling.rule_poller", "aws_xray_sdk.core.sampling.target_poller")
-    xray_recorder.configure(
-        service="backend-flask",
-        dynamic_naming=settings.xray_url,
-        daemon_address=settings.xray_daemon_address,
-        context_missing="IGNORE_ERROR",
-        sampling_rules=rules,
-        plugins=(),
-    )
+    xray_recorder.configure(service="backend-flask", dynamic_naming=settings.xray_url, plugins=(),
+                            daemon_address=settings.xray_daemon_address, context_missing="IGNORE_ERROR",
+                            sampling_rules=rules)
     app.extensions[EXTENSION] = xray_recorder
     trace_sql_statements()
 
@@ -234,22 +227,18 @@ def init_app(app: Flask, settings: Settings) -> Status:
 
     XRayMiddleware(app, xray_recorder)
 
-    # After the middleware's hooks, which begin the segment; teardown hooks run in reverse,
-    # so the route's subsegment ends before its segment.
+    # After the middleware's hooks, which begin the segment with the request's fields; teardown
+    # hooks run in reverse, so the route's subsegment ends before its segment.
     @app.before_request
     def begin_route_subsegment() -> None:
-        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was.
-        if request.endpoint:
-            g.route_subsegment = xray_recorder.begin_subsegment(request.endpoint.rsplit(".", 1)[-1])
-
-    @app.after_request
-    def clip_request_fields(response):
         # A segment travels in one UDP datagram: a 100 kB User-Agent would make it too big to send.
         fields = getattr(xray_recorder.current_segment(), "http", {}).get("request", {})
         for key, value in fields.items():
             if isinstance(value, str):
                 fields[key] = clip(value)
-        return response
+        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was.
+        if request.endpoint:
+            g.route_subsegment = xray_recorder.begin_subsegment(request.endpoint.rsplit(".", 1)[-1])
 
     @app.teardown_request
     def end_route_subsegment(exception) -> None:
