@@ -1,14 +1,7 @@
-"""Observability, with OpenTelemetry as the spine. What each part owns:
-
-- `otel`: the request's span and trace id, the SDK configured from its own variables;
-- `xray`: the journal's X-Ray route (SDK middleware, route subsegments, UDP to the daemon);
-- `cloudwatch`: the journal's CloudWatch Logs route (watchtower);
-- `rollbar`: error reports, posted through a bounded queue;
-- `logs`: JSON lines with the trace id for every record, the access line, the SDKs' rate limit;
-- `redact`: the one secret policy; `lifecycle`: statuses and the flush at exit.
-
-Each integration has one `init_app` that returns whether it is on and why. Routes and
-services use this package; it uses neither.
+"""Observability, with OpenTelemetry as the spine: `otel` (spans), `xray`, `cloudwatch`,
+`rollbar`, `logs` (JSON lines), `redact` (the one secret policy), `lifecycle` (start and exit).
+Each module's docstring says what it owns, and each integration's `init_app` returns whether
+it is on and why. Routes and services use this package; it uses neither.
 """
 
 import logging
@@ -47,5 +40,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     }
     app.extensions[INTEGRATIONS] = {name: "on" if status.enabled else "off" for name, status in statuses.items()}
     for name, status in statuses.items():
-        logger.info("%s: %s (%s)", name, "on" if status.enabled else "off", status.detail,
+        logger.info("%s: %s (%s)", name, app.extensions[INTEGRATIONS][name], status.detail,
                     extra={"fields": {"integration": name, **asdict(status)}})

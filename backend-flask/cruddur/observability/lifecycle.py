@@ -13,6 +13,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 SHUTDOWN_TIMEOUT_S = 7
 # After its timeout, a stopper gets this long to log what it could not deliver.
 REPORT_MARGIN_S = 0.5
+# A drain's thread wakes this often: waking it per item would cost what handing the item on does.
+DRAIN_POLL_S = 0.05
 
 logger = logging.getLogger("cruddur.observability")
 
@@ -68,13 +70,10 @@ class Telemetry:
 
 class Drain:
     """A bounded buffer that its own thread empties into `handle`, oldest first. `put` never
-    blocks: when full, the oldest item makes room, counted. The thread polls every `interval_s`:
-    waking it per item would cost what handing the item on does."""
+    blocks: when full, the oldest item makes room, counted."""
 
-    def __init__(self, handle: Callable[[object], None], capacity: int, name: str, interval_s: float = 0.05):
-        self.items: collections.deque = collections.deque(maxlen=capacity)
-        self.handle, self.interval_s = handle, interval_s
-        self.dropped = 0
+    def __init__(self, handle: Callable[[object], None], capacity: int, name: str):
+        self.items, self.handle, self.dropped = collections.deque(maxlen=capacity), handle, 0
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._stopping = threading.Event()
 
@@ -85,7 +84,7 @@ class Drain:
 
     def _run(self) -> None:
         while True:
-            stopping = self._stopping.wait(self.interval_s)
+            stopping = self._stopping.wait(DRAIN_POLL_S)
             while self.items:
                 self.handle(self.items.popleft())
             if stopping:

@@ -47,23 +47,17 @@ tracer = trace.get_tracer(__name__)
 
 
 class SpanSubsegment:
-    """A subsegment's API on an OpenTelemetry span (a no-op on a span that does not record).
-    X-Ray shows the attributes as metadata, and those listed in `aws.xray.annotations` as annotations."""
+    """A subsegment's `put_metadata` on an OpenTelemetry span, whose attributes X-Ray shows as
+    metadata (a no-op on a span that does not record)."""
 
     def __init__(self, span: trace.Span):
         self.span = span
-        self.annotations: list[str] = []
 
     def put_metadata(self, key, value, namespace="default") -> None:
         # Attributes are flat: {now, results-size} under namespace.key become namespace.key.now, ...
         items = value.items() if isinstance(value, dict) else [(None, value)]
         for field, item in items:
             self.span.set_attribute(".".join(filter(None, (namespace, key, field))), item)
-
-    def put_annotation(self, key, value) -> None:
-        self.span.set_attribute(key, value)
-        self.annotations.append(key)
-        self.span.set_attribute("aws.xray.annotations", self.annotations)
 
 
 @contextmanager
