@@ -78,26 +78,17 @@ class PutLogEvents:
             delivery_logger.warning("cloudwatch: %d log lines not delivered to %s: HTTP %d %s",
                                     context.get("cruddur_events", 0), self.group, http_response.status_code, code)
 
+    def admit(self, record: logging.LogRecord) -> bool:
+        """The handler's filter: a line joins watchtower's queue only while the queue has room."""
+        if self.emitted - self.sent >= MAX_QUEUED_EVENTS:
+            self.dropped += 1
+            return False
+        self.emitted += 1
+        return True
+
     def failed(self, exception, context, **_) -> None:
         delivery_logger.warning("cloudwatch: %d log lines not delivered to %s: %s",
                                 context.get("cruddur_events", 0), self.group, exception)
-
-
-def watchtower_handler(calls: PutLogEvents, **options) -> logging.Handler:
-    import watchtower
-
-    # A warning per failed call, each with its own text: PutLogEvents tells them once a minute.
-    warnings.filterwarnings("ignore", category=watchtower.WatchtowerWarning)
-
-    class BoundedHandler(watchtower.CloudWatchLogHandler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if calls.emitted - calls.sent >= MAX_QUEUED_EVENTS:
-                calls.dropped += 1
-                return
-            calls.emitted += 1
-            super().emit(record)
-
-    return BoundedHandler(**options)
 
 
 class OtlpLines(logging.Handler):
@@ -188,10 +179,16 @@ def init_app(app: Flask, settings: Settings, telemetry, log_handler: BackgroundH
     if isinstance(found, str):
         return Status(False, found)
     session, _, client = found
+    import watchtower
+
+    # A warning per failed call, each with its own text: PutLogEvents tells them once a minute.
+    warnings.filterwarnings("ignore", category=watchtower.WatchtowerWarning)
     calls = PutLogEvents(client, group)
     # No network here: the group is made by the sending thread, before its first send.
-    handler = watchtower_handler(calls, log_group_name=group, log_stream_name=STREAM_NAME, boto3_client=client,
-                                 send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT, create_log_group=False)
+    handler = watchtower.CloudWatchLogHandler(log_group_name=group, log_stream_name=STREAM_NAME, boto3_client=client,
+                                              send_interval=SEND_INTERVAL_S, max_batch_count=MAX_BATCH_COUNT,
+                                              create_log_group=False)
+    handler.addFilter(calls.admit)
     # Added once telemetry starts: watchtower starts its thread with the first line it gets.
     telemetry.starters.append(lambda: log_handler.add(handler))
 

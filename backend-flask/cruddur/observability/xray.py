@@ -5,8 +5,7 @@
 - `otlp`, AWS's route after the SDK's end of support: the app's spans, an INTERNAL span per
   route, signed with SigV4 to X-Ray's OTLP endpoint;
 - `collector`: the same spans, sent once to the OpenTelemetry Collector, which signs them.
-
-aws/json/xray.json's rule decides which traces X-Ray keeps, on every route.
+On every route, aws/json/xray.json's rule decides which traces X-Ray keeps.
 """
 
 import functools
@@ -41,7 +40,6 @@ DEFAULT_RULE = {"fixed_target": 1, "rate": 0.05}
 XRAY_HEADER_ENVIRON = "HTTP_X_AMZN_TRACE_ID"
 # The caller's fields kept when it continues its own trace; anything else is forged or junk.
 CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
-
 
 tracer = trace.get_tracer(__name__)
 
