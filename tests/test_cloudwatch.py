@@ -126,6 +126,23 @@ def test_cloudwatch_down_throughout_never_hangs_the_shutdown(make_app, aws_env, 
                                   f'endpoint URL: "{os.environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"]}/"'])
 
 
+def test_a_full_queue_drops_the_newest_lines_and_counts_them(make_app, aws_env, capsys, monkeypatch):
+    from cruddur.observability import cloudwatch
+
+    monkeypatch.setattr(cloudwatch, "MAX_QUEUED_EVENTS", 3)
+    aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", f"http://127.0.0.1:{free_port()}")
+    aws_env.setenv("AWS_MAX_ATTEMPTS", "1")
+    app = make_app({"CLOUDWATCH_LOG_GROUP": GROUP})
+    client = app.test_client()
+    # Sooner than watchtower's first send: 7 lines, of which the queue holds 3.
+    assert [client.get(HOME).status_code for _ in range(3)] == [200] * 3
+
+    app.extensions[TELEMETRY].shutdown(timeout_s=3)
+    warnings = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines() if '"WARNING"' in line]
+    assert warnings[-1] == (f"cloudwatch: 7 of 7 log lines not delivered to {GROUP} (4 dropped from a full queue, "
+                            "the rest failed or unsent at exit)")
+
+
 @pytest.mark.live
 def test_gunicorn_workers_ship_every_access_line_and_sigterm_flushes_them(aws_env, moto):
     server = Gunicorn({"CLOUDWATCH_LOG_GROUP": GROUP}, workers=2).start()

@@ -117,11 +117,13 @@ def count_rejections(exporter: CountingExporter, session) -> None:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
     def answered(response, **_) -> None:
+        if response.status_code != 200:
+            return
         try:
             partial = ExportLogsServiceResponse.FromString(response.content).partial_success
         except DecodeError:  # not the protobuf answer this route asked for: nothing to count
             return
-        if response.status_code == 200 and partial.rejected_log_records:
+        if partial.rejected_log_records:
             exporter.rejected += partial.rejected_log_records
             delivery_logger.warning("cloudwatch: %d log lines rejected: %s", partial.rejected_log_records,
                                     partial.error_message)

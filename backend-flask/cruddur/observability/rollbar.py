@@ -101,7 +101,8 @@ def init_app(app: Flask, settings: Settings, telemetry) -> Status:
 
     endpoint = settings.rollbar_endpoint or rollbar.DEFAULT_ENDPOINT
     rollbar.init(settings.rollbar_access_token, settings.rollbar_environment, endpoint=endpoint,
-                 root=str(BACKEND_DIR), scrub_fields=[], custom_transforms=[ScrubSecrets()],
+                 root=str(BACKEND_DIR),
+                 scrub_fields=[], custom_transforms=[ScrubSecrets()],  # one policy, as for logs and spans
                  allow_logging_basic_config=False,  # logs.py owns logging
                  handler="blocking", timeout=SEND_TIMEOUT_S,  # on Reporter's thread
                  # Locals can hold raw bodies and tokens under names no scrub list knows.
