@@ -157,8 +157,8 @@ def init_otlp(settings: Settings, telemetry, log_handler: BackgroundHandler) -> 
     def stop(timeout_s: float) -> None:
         log_handler.remove(handler)
         finished_within(provider.shutdown, timeout_s, "cloudwatch-otlp-shutdown")
-        tell_undelivered("cloudwatch", handler.emitted - exporter.delivered + exporter.rejected, handler.emitted,
-                         "log lines", f" to {group} (rejected, dropped from a full queue, failed or unsent at exit)",
+        tell_undelivered("cloudwatch", handler.emitted - exporter.delivered, handler.emitted, "log lines",
+                         f" to {group} (rejected, dropped from a full queue, failed or unsent at exit)",
                          rejected=exporter.rejected)
 
     telemetry.starters.append(start)

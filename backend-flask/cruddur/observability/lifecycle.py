@@ -100,18 +100,23 @@ class Drain:
 
 
 class CountingExporter:
-    """A span or log exporter that counts the batches its endpoint took (one at a time, so no
-    lock), passing on only what `keep` keeps; of those, `rejected` (a partial success) were not."""
+    """A span or log exporter that counts the items of the batches its endpoint took (one batch at
+    a time, so no lock), passing on only what `keep` keeps. Items its answers reject (a partial
+    success, added to `rejected` by whoever reads the answer) do not count as delivered."""
 
     def __init__(self, exporter, keep=None):
         self.exporter, self.keep = exporter, keep
-        self.delivered = self.rejected = 0
+        self.taken = self.rejected = 0
+
+    @property
+    def delivered(self) -> int:
+        return self.taken - self.rejected
 
     def export(self, batch):
         kept = list(filter(self.keep, batch)) if self.keep else batch
         result = self.exporter.export(kept) if kept else SpanExportResult.SUCCESS
         if result.name == "SUCCESS":
-            self.delivered += len(batch)
+            self.taken += len(batch)
         return result
 
     def shutdown(self) -> None:

@@ -119,7 +119,8 @@ EXPORTER_FACTORIES = {
 
 
 def exporter_names(settings: Settings) -> list[str]:
-    """The exporters OTEL_TRACES_EXPORTER names (unset: `otlp` with an OTLP endpoint, else `console`)."""
+    """The exporters OTEL_TRACES_EXPORTER names (unset: `otlp` with an OTLP endpoint, else `console`);
+    a name no exporter has gets an error line."""
     given = settings.otel_traces_exporter or ("otlp" if settings.otlp_traces_endpoint else "console")
     names = list(dict.fromkeys(name.strip().lower() for name in given.split(",") if name.strip()))
     for name in names:

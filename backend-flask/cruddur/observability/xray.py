@@ -71,7 +71,7 @@ def subsegment(name: str) -> Iterator:
             yield sub or SpanSubsegment(trace.INVALID_SPAN)
 
 
-def sampling_rule(rule_file) -> tuple[dict | None, str]:
+def sampling_rule(rule_file) -> tuple[dict, str]:
     """aws/json/xray.json's rule in the SDK's local rule format (so the same numbers apply when
     the daemon hands out no centralised rules), and where it came from; the SDK's default when unreadable."""
     try:
@@ -132,6 +132,11 @@ def xray_trace_header(incoming: str | None) -> str:
     return header
 
 
+def view_name() -> str:
+    """The route's name in X-Ray: its view's, as the journal's @xray_recorder.capture('activities_home') was."""
+    return request.endpoint.rsplit(".", 1)[-1]
+
+
 def capture_routes(app: Flask, settings: Settings) -> str:
     """What the journal's SDK records, as OpenTelemetry spans (a span per route, `mock-data`),
     each marked with X-Ray's decision; returns the rule's description."""
@@ -142,11 +147,9 @@ def capture_routes(app: Flask, settings: Settings) -> str:
     # After OpenTelemetry's hooks, so the route's span is a child of the request's, and ends first.
     @app.before_request
     def begin_route_span() -> None:
-        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was;
-        # none for a request OpenTelemetry does not trace (the health check).
+        # No route span for a request OpenTelemetry does not trace (the health check).
         if request.endpoint and trace.get_current_span().is_recording():
-            otel.for_the_request(tracer.start_as_current_span(request.endpoint.rsplit(".", 1)[-1],
-                                                              kind=trace.SpanKind.INTERNAL))
+            otel.for_the_request(tracer.start_as_current_span(view_name(), kind=trace.SpanKind.INTERNAL))
 
     @app.after_request
     def xray_header(response):
@@ -228,9 +231,8 @@ def init_app(app: Flask, settings: Settings) -> Status:
         for key, value in fields.items():
             if isinstance(value, str):
                 fields[key] = clip(value)
-        # Named after the view, as the journal's @xray_recorder.capture('activities_home') was.
         if request.endpoint:
-            g.route_subsegment = xray_recorder.begin_subsegment(request.endpoint.rsplit(".", 1)[-1])
+            g.route_subsegment = xray_recorder.begin_subsegment(view_name())
 
     @app.teardown_request
     def end_route_subsegment(exception) -> None:
