@@ -44,22 +44,11 @@ def on_starting(server):
         sys.exit(code)
 
 
-def cruddur_extension(worker, name: str):
-    """The handle `name` of the worker's app, or None (the app never loaded, or is not Cruddur's)."""
-    return getattr(getattr(worker, "wsgi", None), "extensions", {}).get(name)
-
-
-def post_worker_init(worker):
-    """Starts telemetry as the worker boots, after the fork, so what is wrong shows at start-up."""
-    telemetry = cruddur_extension(worker, "cruddur.telemetry")
-    if telemetry is not None:
-        telemetry.start()
-
-
 def worker_exit(server, worker):
-    """Flushes telemetry as soon as the worker has served its last request, within graceful_timeout,
-    then closes this worker's pooled connections, so PostgreSQL frees their slots at once."""
-    for name, stop in (("cruddur.telemetry", "shutdown"), ("cruddur.store", "dispose")):
-        extension = cruddur_extension(worker, name)
-        if extension is not None:
-            getattr(extension, stop)()
+    """As soon as the worker has served its last request: telemetry is flushed within
+    graceful_timeout, then the worker's pooled connections close, so PostgreSQL frees their slots."""
+    if getattr(worker, "wsgi", None) is not None:  # the app was built (the master never imports it)
+        from cruddur import observability
+
+        observability.shutdown()
+        worker.wsgi.extensions["cruddur.store"].dispose()

@@ -32,7 +32,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.extensions["cruddur.settings"] = settings
 
     observability.init_app(app, settings)
-    store.init_app(app, settings)  # after observability: its queries are traced by the app's provider
+    store.init_app(app, settings)  # after observability, which instruments SQLAlchemy
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}},
          methods=CORS_METHODS, allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSE_HEADERS,
          max_age=CORS_MAX_AGE)

@@ -38,12 +38,11 @@ class Settings:
     otlp_header_names: tuple[str, ...] = ()
     otel_flask_excluded_urls: str | None = None
 
-    # AWS X-Ray: `daemon` (the journal's SDK route) or `otlp` (spans to X-Ray's OTLP endpoint);
-    # unset, `daemon` when a daemon address is set and off otherwise. Kept as given when it
-    # is neither, so xray.py can say so at start.
+    # AWS X-Ray: `daemon` (the journal's SDK route), `otlp` (spans to X-Ray's OTLP endpoint) or
+    # `collector`; unset, `daemon` when a daemon address is set and off otherwise. Kept as given
+    # when it is none of these, so xray.py can say so at start.
     xray_export: str | None = None
     xray_daemon_address: str | None = None
-    xray_sdk_enabled: bool = True
     xray_url: str | None = None
     xray_sampling_rule_file: Path = REPO_ROOT / "aws" / "json" / "xray.json"
 
@@ -53,16 +52,35 @@ class Settings:
     cloudwatch_log_group: str | None = None
     # The otlp route writes to one stream that must exist, shared by the workers.
     cloudwatch_log_stream: str = "backend-flask"
+    # watchtower sends a batch this often; while CloudWatch is away a worker holds at most this many lines.
+    cloudwatch_send_interval_s: float = 5
+    cloudwatch_max_queued_lines: int = 10_000
 
     # Rollbar: on when an access token is set.
     rollbar_access_token: str | None = field(default=None, repr=False)
     rollbar_environment: str = "production"
     rollbar_endpoint: str | None = None
+    # At most this many items are being sent at once; more are dropped while Rollbar is slow.
+    rollbar_max_pending_items: int = 100
+    # GET /rollbar/test reports at most once per this many seconds per worker.
+    rollbar_test_interval_s: float = 10
+
+    # An SDK that cannot reach its service says so once per this many seconds.
+    failure_log_interval_s: float = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         def text(name: str) -> str | None:
             return environ.get(name, "").strip() or None
+
+        def number(name: str, default: float) -> float:
+            try:
+                value = float(text(name) or default)
+            except ValueError:
+                value = -1
+            if value < 0:
+                raise ConfigError(f"{name} is {text(name)!r}: use a number, 0 or more")
+            return value
 
         defaults = cls()
         endpoint = text("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -84,7 +102,6 @@ class Settings:
             otel_flask_excluded_urls=text("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or text("OTEL_PYTHON_EXCLUDED_URLS"),
             xray_export=(text("XRAY_EXPORT") or ("daemon" if text("AWS_XRAY_DAEMON_ADDRESS") else "")).lower() or None,
             xray_daemon_address=text("AWS_XRAY_DAEMON_ADDRESS"),
-            xray_sdk_enabled=(text("AWS_XRAY_SDK_ENABLED") or "true").lower() != "false",
             xray_url=text("AWS_XRAY_URL"),
             xray_sampling_rule_file=Path(text("AWS_XRAY_SAMPLING_RULE_FILE") or defaults.xray_sampling_rule_file),
             cloudwatch_logs_export=(text("CLOUDWATCH_LOGS_EXPORT")
@@ -94,6 +111,11 @@ class Settings:
             rollbar_access_token=text("ROLLBAR_ACCESS_TOKEN"),
             rollbar_environment=text("ROLLBAR_ENVIRONMENT") or defaults.rollbar_environment,
             rollbar_endpoint=text("ROLLBAR_ENDPOINT"),
+            cloudwatch_send_interval_s=number("CLOUDWATCH_SEND_INTERVAL", defaults.cloudwatch_send_interval_s),
+            cloudwatch_max_queued_lines=int(number("CLOUDWATCH_MAX_QUEUED_LINES", defaults.cloudwatch_max_queued_lines)),
+            rollbar_max_pending_items=int(number("ROLLBAR_MAX_PENDING_ITEMS", defaults.rollbar_max_pending_items)),
+            rollbar_test_interval_s=number("ROLLBAR_TEST_INTERVAL", defaults.rollbar_test_interval_s),
+            failure_log_interval_s=number("TELEMETRY_FAILURE_LOG_INTERVAL", defaults.failure_log_interval_s),
         )
 
     @property

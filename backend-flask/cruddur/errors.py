@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, got_request_exception, jsonify
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from cruddur.observability import rollbar
 from cruddur.store import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -77,10 +76,8 @@ def register_error_handlers(app: Flask) -> None:
         # pool reconnects by itself once the database is back.
         # The driver's first line says which: refused, timed out, canceled, locked.
         logger.error("database unavailable: %s", str(exc).partition("\n")[0], exc_info=exc)
-        # Handled, so Flask sends no got_request_exception: an outage is still worth an item.
-        reporter = rollbar.reporter()
-        if reporter is not None:
-            reporter.report_exception(current_app, exc)
+        # Handled, so Flask sends no got_request_exception: an outage is still worth an error report.
+        got_request_exception.send(current_app._get_current_object(), exception=exc)
         return error_response(503, ["database_unavailable"])
 
     for unavailable in UNAVAILABLE:

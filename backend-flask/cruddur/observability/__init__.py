@@ -1,44 +1,52 @@
-"""Observability, with OpenTelemetry as the spine: `otel` (spans), `xray`, `cloudwatch`,
-`rollbar`, `logs` (JSON lines), `redact` (the one secret policy), `lifecycle` (start and exit).
-Each module's docstring says what it owns, and each integration's `init_app` returns whether
-it is on and why. Routes and services use this package; it uses neither.
+"""Observability, with OpenTelemetry as the spine: `otel` (spans, Honeycomb), `xray`, `cloudwatch`,
+`rollbar`, `logs` (JSON lines), `redact` (the one secret policy), `sigv4` (AWS's OTLP endpoints).
+
+The SDKs' state is process-wide, as their documentation sets it up: the first app of a process
+(in gunicorn, each worker's, after the fork) configures them from its settings, and every app
+is instrumented with them. Each integration's `init_app` says whether it is on, and why.
 """
-
 import logging
-from dataclasses import asdict
 
+import rollbar as rollbar_sdk
 from flask import Flask
+from opentelemetry import trace
+from opentelemetry._logs import get_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 from cruddur.config import Settings
 from cruddur.observability import cloudwatch, logs, otel, rollbar, xray
-from cruddur.observability.lifecycle import Telemetry
 
-TELEMETRY = "cruddur.telemetry"
 INTEGRATIONS = "cruddur.integrations"
 
 logger = logging.getLogger(__name__)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    telemetry = app.extensions[TELEMETRY] = Telemetry()
-
-    @app.before_request
-    def start_telemetry() -> None:
-        if not telemetry.started:
-            telemetry.start()
-
-    log_handler = logs.init_app(app, telemetry)
-    # The order matters, and is set here: Flask runs before_request hooks in the order they
-    # are registered and after_request and teardown hooks in reverse. OpenTelemetry's span
-    # comes first, so X-Ray can root its segment in the span's trace id and every log line
-    # of the request, the access line included, carries that id.
+    first_app = not isinstance(trace.get_tracer_provider(), TracerProvider)
+    # In this order: Flask runs before_request hooks in the order they are added (after_request
+    # ones in reverse). The request's span comes first, so X-Ray roots its segment in the span's
+    # trace, and every log line of the request, the access line included, carries its id.
+    logs.init_app(app, first_app, settings.failure_log_interval_s)
     statuses = {
-        "opentelemetry": otel.init_app(app, settings, telemetry),
-        "xray": xray.init_app(app, settings),
-        "cloudwatch": cloudwatch.init_app(app, settings, telemetry, log_handler),
-        "rollbar": rollbar.init_app(app, settings, telemetry),
+        "opentelemetry": otel.init_app(app, settings, first_app),
+        "xray": xray.init_app(app, settings, first_app),
+        "cloudwatch": cloudwatch.init_app(app, settings, first_app),
+        "rollbar": rollbar.init_app(app, settings, first_app),
     }
-    app.extensions[INTEGRATIONS] = {name: "on" if status.enabled else "off" for name, status in statuses.items()}
-    for name, status in statuses.items():
-        logger.info("%s: %s (%s)", name, app.extensions[INTEGRATIONS][name], status.detail,
-                    extra={"fields": {"integration": name, **asdict(status)}})
+    app.extensions[INTEGRATIONS] = {name: "on" if enabled else "off" for name, (enabled, _) in statuses.items()}
+    for name, (enabled, detail) in statuses.items():
+        logger.info("%s: %s (%s)", name, app.extensions[INTEGRATIONS][name], detail,
+                    extra={"integration": name, "enabled": enabled, "detail": detail})
+
+
+def shutdown() -> None:
+    """gunicorn's worker_exit: each SDK sends what it holds, then stops. Each send is bounded by its
+    exporter's or client's timeout, and gunicorn's graceful_timeout ends a worker still waiting."""
+    for provider in (trace.get_tracer_provider(), get_logger_provider()):
+        if isinstance(provider, (TracerProvider, LoggerProvider)):
+            provider.shutdown()
+    if rollbar_sdk.SETTINGS["access_token"]:  # Rollbar is on: its sending threads end within their timeout
+        rollbar_sdk.wait()
+    for handler in logging.getLogger().handlers:
+        handler.close()  # watchtower's sends what it has queued

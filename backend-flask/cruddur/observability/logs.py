@@ -1,54 +1,46 @@
-"""Logging: every record, the SDKs' included, as a JSON line on stdout with its trace id (so a
-log line leads to the request's trace), one access line per request, and the one rate limiter
-for the SDKs' failures. Once telemetry has started a request only queues its records.
+"""Logging the way a Flask app writes it: every record, the SDKs' included, as a JSON line on
+stdout with the request's trace id, written on the calling thread (stdout is local, so no queue);
+an access line per request; and an SDK's failures told once per interval, not once per send.
 """
-
-import json
+import collections
 import logging
-import math
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 
 from flask import Flask, g, request
 from opentelemetry import trace
+from pythonjsonlogger.json import JsonFormatter
 
-from cruddur.observability.lifecycle import SHUTDOWN_TIMEOUT_S, Drain
 from cruddur.observability.redact import clip, redact_url
 
 TRACE_ID_HEADER = "X-Trace-Id"
-QUEUE_CAPACITY = 10_000
-# An SDK that cannot reach its service says so once per this many seconds.
-FAILURE_LOG_INTERVAL_S = 60
+# The SDKs' loggers that tell failed sends, dropped items and clipped attributes, which come in
+# floods while a service is away. (A filter on a logger sees only that logger's own records.)
+FAILURE_LOGGERS = ("opentelemetry.exporter.otlp.proto.http.trace_exporter",
+                   "opentelemetry.exporter.otlp.proto.http._log_exporter", "opentelemetry.sdk._shared_internal",
+                   "opentelemetry.attributes", "py.warnings", "rollbar", "aws_xray_sdk.core.emitters.udp_emitter",
+                   "aws_xray_sdk.core.sampling.rule_poller", "aws_xray_sdk.core.sampling.target_poller")
 
 access_logger = logging.getLogger("cruddur.access")
 
 
-def current_ids() -> tuple[str | None, str | None]:
-    """The current span's trace and span ids, as hex."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return None, None
-    return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
-
-
-class OncePerInterval(logging.Filter):
-    """One event per `seconds` per process. As a log filter it drops the others, and the next
+class RateLimit(logging.Filter):
+    """At most `count` events in any `seconds`. As a log filter it drops the others, and the next
     record let through says how many, without its traceback: an outage is told in one line."""
 
-    def __init__(self, seconds: float = FAILURE_LOG_INTERVAL_S):
+    def __init__(self, seconds: float, count: int = 1):
         super().__init__()
-        self.seconds, self.held_back = seconds, 0
-        self._last, self._lock = -math.inf, threading.Lock()
+        self.seconds, self.times, self.held_back = seconds, collections.deque(maxlen=max(count, 1)), 0
+        self.lock = threading.Lock()
 
     def wait_s(self) -> float:
-        """0 if the event may happen now (and counts it), else the seconds left to wait."""
-        with self._lock:
+        """0 if the event may happen now (and counts it), else the seconds until it may."""
+        with self.lock:
             now = time.monotonic()
-            if now - self._last < self.seconds:
-                return self.seconds - (now - self._last)
-            self._last = now
+            if len(self.times) == self.times.maxlen and now - self.times[0] < self.seconds:
+                return self.times[0] + self.seconds - now
+            self.times.append(now)
             return 0.0
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -57,80 +49,36 @@ class OncePerInterval(logging.Filter):
             return False
         if self.held_back:
             record.msg, record.args = f"{record.getMessage()} ({self.held_back} more like this held back)", ()
-        self.held_back = 0
-        record.exc_info = record.exc_text = None
+        self.held_back, record.exc_info, record.exc_text = 0, None, None
         return True
 
 
-def rate_limit(*logger_names: str) -> None:
-    """Each of these SDK loggers tells its failures once a minute (added once per process)."""
-    for name in logger_names:
-        sdk_logger = logging.getLogger(name)
-        if not any(isinstance(f, OncePerInterval) for f in sdk_logger.filters):
-            sdk_logger.addFilter(OncePerInterval())
+def add_trace_id(record: logging.LogRecord) -> bool:
+    """The handlers' filter: each line names its request's trace, and is clipped to a sane size."""
+    context = trace.get_current_span().get_span_context()
+    record.trace_id = trace.format_trace_id(context.trace_id) if context.is_valid else None
+    record.msg, record.args = clip(record.getMessage()), ()
+    return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line; structured fields come from `extra={"fields": {...}}`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                 "level": record.levelname, "logger": record.name, "message": clip(record.getMessage()),
-                 "trace_id": getattr(record, "trace_id", None), **getattr(record, "fields", {})}
-        if record.exc_info:
-            entry["exception"] = clip(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str, ensure_ascii=False)
+def json_handler(handler: logging.Handler) -> logging.Handler:
+    """`handler` writing Cruddur's JSON lines: time, level, logger, message, trace_id, then any `extra`."""
+    handler.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
+        "levelname": "level", "name": "logger", "exc_info": "exception"}))
+    handler.addFilter(add_trace_id)
+    return handler
 
 
-class BackgroundHandler(logging.Handler):
-    """Hands records to its handlers from a bounded Drain once telemetry has started, directly
-    before; the trace and span ids are stamped where the record is made."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.handlers: tuple[logging.Handler, ...] = ()
-        self.drain = Drain(self.hand_on, QUEUE_CAPACITY, "log-records")
-
-    def add(self, handler: logging.Handler) -> None:
-        handler.setFormatter(JsonFormatter())
-        self.handlers = (*self.handlers, handler)
-
-    def remove(self, handler: logging.Handler) -> None:
-        self.handlers = tuple(h for h in self.handlers if h is not handler)
-
-    def stop(self) -> None:
-        # Hands on what is buffered now; shipping it is each handler's stopper's job.
-        self.drain.stop(SHUTDOWN_TIMEOUT_S)
-        if self.drain.dropped:
-            logging.getLogger(__name__).warning("dropped %d log records: the log queue was full", self.drain.dropped)
-
-    def hand_on(self, record: logging.LogRecord) -> None:
-        for handler in self.handlers:
-            if record.levelno >= handler.level:
-                handler.handle(record)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not hasattr(record, "trace_id"):
-            record.trace_id, record.span_id = current_ids()
-        if self.drain.thread.is_alive():
-            self.drain.put(record)
-        else:
-            self.hand_on(record)
-
-
-def init_app(app: Flask, telemetry) -> BackgroundHandler:
-    """Sends every record to stdout as JSON; returns the handler that remote log handlers join."""
-    background = BackgroundHandler()
-    background.add(logging.StreamHandler(sys.stdout))
-    root = logging.getLogger()
-    # The app owns the process's logging: a new app (as in tests) replaces the last one's
-    # handler, and leaves handlers it did not add (pytest's) in place.
-    root.handlers[:] = [h for h in root.handlers if not isinstance(h, BackgroundHandler)] + [background]
-    # The SDKs tell their warnings and errors; the app tells its own INFO lines too.
-    root.setLevel(logging.WARNING)
-    logging.getLogger("cruddur").setLevel(logging.INFO)
-    telemetry.starters.append(background.drain.thread.start)
-    telemetry.drains.append(background.stop)
+def init_app(app: Flask, first_app: bool, failure_log_interval_s: float) -> None:
+    if first_app:
+        root = logging.getLogger()
+        root.addHandler(json_handler(logging.StreamHandler(sys.stdout)))
+        # The SDKs tell their warnings and errors; Cruddur tells its own INFO lines too.
+        root.setLevel(logging.WARNING)
+        logging.getLogger("cruddur").setLevel(logging.INFO)
+        logging.captureWarnings(True)  # watchtower tells its failures as warnings
+        for name in FAILURE_LOGGERS:
+            logging.getLogger(name).addFilter(RateLimit(failure_log_interval_s))
 
     @app.before_request
     def start_clock() -> None:
@@ -140,14 +88,12 @@ def init_app(app: Flask, telemetry) -> BackgroundHandler:
     def log_access(response):
         # Missing when an earlier before_request hook ended the request.
         started = g.get("request_started")
-        duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
-        full_path = clip(redact_url(request.full_path.rstrip("?")))
-        access_logger.info("%s %s %s", request.method, full_path, response.status_code, extra={"fields": {
-            "remote_addr": request.remote_addr, "method": request.method, "scheme": request.scheme,
-            "path": full_path, "status": response.status_code, "duration_ms": duration_ms}})
-        trace_id = current_ids()[0]
-        if trace_id:
-            response.headers[TRACE_ID_HEADER] = trace_id
+        path = clip(redact_url(request.full_path.rstrip("?")))
+        access_logger.info("%s %s %s", request.method, path, response.status_code, extra={
+            "remote_addr": request.remote_addr, "method": request.method, "scheme": request.scheme, "path": path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None})
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            response.headers[TRACE_ID_HEADER] = trace.format_trace_id(context.trace_id)
         return response
-
-    return background

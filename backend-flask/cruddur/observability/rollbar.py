@@ -1,122 +1,62 @@
-"""Rollbar: unhandled exceptions and messages reported with their request, person and trace id.
-
-The SDK (imported only when Rollbar is on) builds each item on the request's thread, scrubbed
-by the one secret policy, and posts it from Cruddur's thread through a bounded queue. The SDK
-is process-global: the last app built owns it (in gunicorn each worker builds one).
+"""Rollbar: unhandled exceptions and messages, each with its request, person and trace id, scrubbed
+by the one secret policy, set up as Rollbar's Flask quick-start does. The SDK's 'thread' handler
+sends each item from a thread of its own; what it lacks, a bound on the items being sent while
+Rollbar is slow, is a payload handler. The SDK is process-wide, like the tracer provider.
 """
-
-import logging
-import threading
 from pathlib import Path
 
-from flask import Flask, current_app, got_request_exception, has_app_context, has_request_context, request
+import rollbar
+import rollbar.contrib.flask
+from flask import Flask, got_request_exception, has_request_context, request
+from opentelemetry import trace
+from rollbar.lib.transforms.scrub import ScrubTransform
 
 from cruddur.config import Settings
-from cruddur.observability.lifecycle import Drain, Status, tell_undelivered
-from cruddur.observability.logs import current_ids, rate_limit
+from cruddur.observability.logs import RateLimit
 from cruddur.observability.redact import is_secret, redact_url
 
-EXTENSION = "cruddur.rollbar"
+
 BACKEND_DIR = Path(__file__).resolve().parents[2]
-# A hanging Rollbar holds the sending thread this long (connect, then read) per item.
+# Each send ends within its connect and read timeouts, so a send started this long ago is over.
 SEND_TIMEOUT_S = 3
-QUEUE_CAPACITY = 100
 
 
-class Reporter(logging.Filter):
-    """Queues one app's items and posts them from its own thread. The SDK tells a failed post
-    only by logging it: as a filter on its logger, ahead of the rate limit, this counts them."""
+class ScrubSecrets(ScrubTransform):
+    """Masks every field whose name the secret policy calls secret (headers, form, query)."""
 
-    def __init__(self, settings: Settings, sdk):
-        super().__init__()
-        self.settings, self.sdk = settings, sdk
-        self.drain = Drain(self._post, QUEUE_CAPACITY, "rollbar-sender")
-        self.reported = self.failed = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING and threading.current_thread() is self.drain.thread:
-            self.failed += 1
-        return True
-
-    def report_message(self, message: str, level: str) -> None:
-        self.sdk.report_message(message, level, request)
-
-    def report_exception(self, sender: Flask, exception: BaseException, **_) -> None:
-        self.sdk.report_exc_info((type(exception), exception, exception.__traceback__), request)
-
-    def enqueue(self, payload: dict) -> None:
-        self.reported += 1
-        self.drain.put(payload)
-
-    def _post(self, payload: dict) -> None:
-        try:
-            self.sdk.send_payload(payload, self.settings.rollbar_access_token)
-        except Exception:  # the SDK logs what failed (counted by filter); the thread goes on
-            self.failed += 1
-
-    def stop(self, timeout_s: float) -> None:
-        unsent = self.drain.stop(timeout_s)
-        logging.getLogger("rollbar").removeFilter(self)
-        tell_undelivered("rollbar", self.failed + self.drain.dropped + unsent, self.reported, "items",
-                         f" ({self.failed} failed, {self.drain.dropped} dropped from a full queue, {unsent} unsent "
-                         f"after {timeout_s}s at exit)")
+    def in_scrub_fields(self, key) -> bool:
+        return bool(key) and bool(is_secret(str(key[-1])))
 
 
-def queue_payload(payload: dict, **_) -> dict | bool:
-    """The SDK's payload hook: in an app it completes the item and queues it; on the
-    sending thread (no app) it lets the item go on to be posted."""
-    if not has_app_context():
-        return payload
-    reporter = current_app.extensions.get(EXTENSION)
-    if reporter is None:  # this app has Rollbar off, though an earlier one set the SDK up
-        return False
-    # The token travels in the X-Rollbar-Access-Token header; in the body it would be one more copy.
-    payload.pop("access_token", None)
-    if has_request_context():
-        data = payload["data"]
-        route = request.url_rule.rule if request.url_rule else None
-        data.update(framework="flask", context=route,
-                    person={"id": current_app.extensions["cruddur.settings"].current_user_handle})
-        data.setdefault("request", {}).update(route=route, url=redact_url(data["request"].get("url", "")))
-        data.setdefault("custom", {})["trace_id"] = current_ids()[0]
-    reporter.enqueue(payload)
-    return False
-
-
-def reporter() -> Reporter | None:
-    return current_app.extensions.get(EXTENSION)  # None when Rollbar is off
-
-
-def init_app(app: Flask, settings: Settings, telemetry) -> Status:
+def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
     if not settings.rollbar_access_token:
-        return Status(False, "set ROLLBAR_ACCESS_TOKEN to report errors")
-    import rollbar
-    from rollbar.lib.transforms.scrub import ScrubTransform
-
-    class ScrubSecrets(ScrubTransform):
-        """Masks every field whose name the secret policy calls secret (headers, form, query)."""
-
-        def in_scrub_fields(self, key) -> bool:
-            return bool(key) and is_secret(str(key[-1]))
-
+        return False, "set ROLLBAR_ACCESS_TOKEN to report errors"
     endpoint = settings.rollbar_endpoint or rollbar.DEFAULT_ENDPOINT
-    rollbar.init(settings.rollbar_access_token, settings.rollbar_environment, endpoint=endpoint,
-                 root=str(BACKEND_DIR),
-                 scrub_fields=[], custom_transforms=[ScrubSecrets()],  # one policy, as for logs and spans
-                 allow_logging_basic_config=False,  # logs.py owns logging
-                 handler="blocking", timeout=SEND_TIMEOUT_S,  # on Reporter's thread
-                 # Locals can hold raw bodies and tokens under names no scrub list knows.
-                 locals={"enabled": False},
-                 # The SDK would log the whole payload on a 429 or 413.
-                 log_payload_on_error=False, suppress_reinit_warning=True)
-    # A second `init` in one process merges the options above but keeps the first token and
-    # environment; the SDK's SETTINGS is meant to be overridden directly.
-    rollbar.SETTINGS.update(access_token=settings.rollbar_access_token, environment=settings.rollbar_environment)
-    rollbar.events.add_payload_handler(queue_payload)  # added once: the SDK skips duplicates
-    rate_limit("rollbar")  # one line a minute while Rollbar is away, not one per item
-    app.extensions[EXTENSION] = rollbar_reporter = Reporter(settings, rollbar)
-    logging.getLogger("rollbar").filters.insert(0, rollbar_reporter)
-    got_request_exception.connect(rollbar_reporter.report_exception, app)
-    telemetry.starters.append(rollbar_reporter.drain.thread.start)
-    telemetry.stoppers.append(rollbar_reporter.stop)
-    return Status(True, f"environment {settings.rollbar_environment}, items to {redact_url(endpoint)}")
+    if first_app:
+        rollbar.init(settings.rollbar_access_token, settings.rollbar_environment, endpoint=endpoint,
+                     root=str(BACKEND_DIR), handler="thread", timeout=SEND_TIMEOUT_S,
+                     scrub_fields=[], custom_transforms=[ScrubSecrets()],  # one policy, as for logs and spans
+                     allow_logging_basic_config=False,  # logs.py owns logging
+                     locals={"enabled": False},  # locals can hold raw bodies and tokens under any name
+                     log_payload_on_error=False)  # the SDK would log the whole item on a 429 or 413
+        # Sends begun within the last 2 timeouts may still be pending: at most this many.
+        pending = RateLimit(2 * SEND_TIMEOUT_S, settings.rollbar_max_pending_items)
+
+        def complete_item(payload: dict, **_) -> dict | bool:
+            """Runs on the reporting thread before the item is handed to a sending thread."""
+            if pending.wait_s():
+                return False  # dropped: Rollbar is slow, and more items would only pile up
+            # The token travels in the X-Rollbar-Access-Token header; in the body it would be one more copy.
+            payload.pop("access_token", None)
+            data = payload["data"]
+            if has_request_context():
+                route = request.url_rule.rule if request.url_rule else None
+                data.update(context=route, person={"id": settings.current_user_handle})
+                data.setdefault("request", {}).update(route=route, url=redact_url(data["request"].get("url", "")))
+            context = trace.get_current_span().get_span_context()
+            data.setdefault("custom", {})["trace_id"] = trace.format_trace_id(context.trace_id) if context.is_valid else None
+            return payload
+
+        rollbar.events.add_payload_handler(complete_item)
+    got_request_exception.connect(rollbar.contrib.flask.report_exception, app)
+    return True, f"environment {settings.rollbar_environment}, items to {redact_url(endpoint)}"

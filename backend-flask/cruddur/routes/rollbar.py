@@ -1,28 +1,28 @@
 """GET /rollbar/test, the journal's check that Rollbar receives what the backend reports."""
 import math
 
-from flask import Blueprint, Response, abort, current_app
+import rollbar
+from flask import Blueprint, Response, abort, current_app, request
 
 from cruddur.errors import error_response
-from cruddur.observability import rollbar
-from cruddur.observability.logs import OncePerInterval
+from cruddur.observability import INTEGRATIONS
+from cruddur.observability.logs import RateLimit
 
 bp = Blueprint("rollbar", __name__)
 
-# At most one report per worker this often, so the route cannot flood Rollbar.
-TEST_REPORT_INTERVAL_S = 10
+# At most one report per worker per ROLLBAR_TEST_INTERVAL, so the route cannot flood Rollbar.
 INTERVAL = "cruddur.rollbar_test_interval"
 
 
 @bp.get("/rollbar/test")
 def rollbar_test():
-    reporter = rollbar.reporter()
-    if reporter is None:  # the route exists either way, as openapi-3.0.yml says: other methods get 405
+    if current_app.extensions[INTEGRATIONS]["rollbar"] == "off":  # the route exists either way: other methods get 405
         abort(404)
-    wait_s = current_app.extensions.setdefault(INTERVAL, OncePerInterval(TEST_REPORT_INTERVAL_S)).wait_s()
-    if wait_s:
+    interval = current_app.extensions.setdefault(
+        INTERVAL, RateLimit(current_app.extensions["cruddur.settings"].rollbar_test_interval_s))
+    if wait_s := interval.wait_s():
         response, status = error_response(429, ["rate_limited"])
         response.headers["Retry-After"] = str(math.ceil(wait_s))
         return response, status
-    reporter.report_message("Hello World!", "warning")
+    rollbar.report_message("Hello World!", "warning", request)
     return Response("Hello World!", mimetype="text/plain")

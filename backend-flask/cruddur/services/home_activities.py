@@ -7,7 +7,7 @@ from cruddur import store
 from cruddur.store import queries
 
 logger = logging.getLogger(__name__)
-# At module level, as the journal writes it: its spans go to the provider of the app serving.
+# At module level, as the journal writes it: the API's proxy hands its spans to the global provider.
 tracer = trace.get_tracer("home.activities")
 
 

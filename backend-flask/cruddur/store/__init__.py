@@ -7,7 +7,6 @@ the database is unreachable that fails with a 503 and is tried again by the next
 """
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event, exc, func, select
@@ -73,17 +71,9 @@ def sqlite_connection(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@functools.cache
-def trace_statements() -> None:
-    """Once per process: every engine made from now on has a CLIENT span per statement, made
-    with the global tracer provider, which hands it to the app serving (observability/otel.py)."""
-    SQLAlchemyInstrumentor().instrument()
-
-
-def make_engine(url: URL, traced: bool) -> Engine:
-    if traced:
-        trace_statements()
-    # sqlalchemy.create_engine looked up at the call: the instrumentation wraps the module's.
+def make_engine(url: URL) -> Engine:
+    # sqlalchemy.create_engine looked up at the call: OpenTelemetry's SQLAlchemy instrumentation
+    # (observability/otel.py) wraps the module's, so every statement is a CLIENT span.
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -130,11 +120,10 @@ def migrate(connection: Connection) -> None:
 class Store:
     """The app's handle on its database: the engine, migrated on first use, and its lifecycle."""
 
-    def __init__(self, url: URL, traced: bool):
+    def __init__(self, url: URL):
         self.url = url
-        # Made now, outside any request, so it is traced even when the first request that uses
-        # it is one left untraced; an engine opens no connection until one is needed.
-        self._engine = make_engine(url, traced)
+        # Made now, outside any request; an engine opens no connection until one is needed.
+        self._engine = make_engine(url)
         self._migrated = False
         self._failed_at = 0.0
         self._lock = threading.Lock()
@@ -205,6 +194,6 @@ def writing() -> Iterator[Connection]:
 
 def init_app(app: Flask, settings: Settings) -> None:
     url = database_url(settings, app.instance_path)
-    app.extensions[EXTENSION] = Store(url, traced=not settings.otel_sdk_disabled)
+    app.extensions[EXTENSION] = Store(url)
     logger.info("store: %s (connected, migrated and seeded on first use)", url.render_as_string(hide_password=True),
-                extra={"fields": {"database": url.get_backend_name()}})
+                extra={"database": url.get_backend_name()})
