@@ -3,8 +3,11 @@ import os
 
 import pytest
 
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from cruddur import create_app
-from cruddur.observability import TELEMETRY
 from cruddur.store import EXTENSION as STORE
 from tests.peers.cloudwatch import REGION, MotoServer
 from tests.peers.postgres import PostgresServer, binaries
@@ -15,11 +18,39 @@ BACKEND = "http://localhost:4567"
 AWS_SECRET = "cruddur-test-secret-0f3b9c"
 
 
+# Vendors the process-wide telemetry of the tests' own process must not pick up from the shell.
+VENDOR_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "XRAY_EXPORT",
+                    "AWS_XRAY_DAEMON_ADDRESS", "CLOUDWATCH_LOG_GROUP", "CLOUDWATCH_LOGS_EXPORT", "ROLLBAR_ACCESS_TOKEN")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def span_exporter():
+    """The test process's telemetry, set up by its first app as in any process (Cruddur's defaults,
+    no vendor, no exporter), with an in-memory exporter on the global tracer provider: every
+    in-process test's spans, as opentelemetry-python-contrib's tests see them. Apps built later
+    share it; a test that needs a vendor on runs the app in a process of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in VENDOR_VARIABLES:
+            patch.delenv(name, raising=False)
+        patch.setenv("OTEL_TRACES_EXPORTER", "none")
+        create_app()
+    exporter = InMemorySpanExporter()
+    trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture(autouse=True)
+def spans(span_exporter):
+    """The spans this test's in-process apps ended, in the order they ended."""
+    span_exporter.clear()
+    return span_exporter
+
+
 @pytest.fixture
 def make_app(monkeypatch, tmp_path):
     """Build apps from the environment with `env` on top, as a process would be started with
-    it (the SDKs read it themselves), each with a fresh SQLite file unless `env` names a
-    DATABASE_URL; after the test, close their pools and flush and stop their telemetry."""
+    it, each with a fresh SQLite file unless `env` names a DATABASE_URL; after the test, close
+    their pools. Process-wide telemetry is the test process's own (span_exporter)."""
     apps = []
 
     def make(env=None):
@@ -34,7 +65,6 @@ def make_app(monkeypatch, tmp_path):
     yield make
     for app in apps:
         app.extensions[STORE].dispose()
-        app.extensions[TELEMETRY].shutdown()
 
 
 def startup_detail(output: str, integration: str) -> str:

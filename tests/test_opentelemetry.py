@@ -1,350 +1,288 @@
-"""OpenTelemetry, proven against an OTLP/HTTP receiver that decodes the protobuf."""
+"""OpenTelemetry, the spine: whole spans from the in-memory exporter, as opentelemetry-python-contrib's
+tests assert them; then the process's own wiring, under gunicorn, against an OTLP receiver that
+decodes the protobuf."""
+import io
 import json
 import logging
-import socket
 import time
 
 import pytest
 import requests
 from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
+from cruddur.observability import logs
+from cruddur.observability.otel import one_line
+from tests.conftest import startup_detail
 from tests.peers.otlp import OtlpReceiver
-from tests.processes import Gunicorn, free_port
+from tests.processes import Gunicorn
 
 HONEYCOMB_KEY = "hcaik_test_not_a_real_key_0123456789"
-TRACEPARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-TRACEPARENT = f"00-{TRACEPARENT_TRACE}-00f067aa0ba902b7-01"
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"
+XRAY_CALLER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def server_attributes(path: str, route: str, status: int = 200, **more) -> dict:
+    """The stable HTTP attributes of a SERVER span served through Flask's test client."""
+    return {"http.request.method": "GET", "url.scheme": "http", "server.address": "localhost", "server.port": 80,
+            "url.path": path, "client.address": "127.0.0.1", "user_agent.original": "cruddur-test",
+            "network.protocol.version": "1.1", **more, "http.route": route, "http.response.status_code": status}
+
+
+def finished(spans, kind=None) -> dict:
+    """The finished spans by name (each name once), leaving out the store's CLIENT spans unless asked."""
+    found = [span for span in spans.get_finished_spans() if kind or span.kind != SpanKind.CLIENT]
+    if kind:
+        found = [span for span in found if span.kind == kind]
+    by_name = {span.name: span for span in found}
+    assert len(by_name) == len(found), [span.name for span in found]
+    return by_name
 
 
 @pytest.fixture
+def client(app):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = "cruddur-test"
+    return client
+
+
+def test_the_home_feed_is_a_server_span_with_the_journals_span_and_its_queries_beneath(client, spans):
+    response = client.get("/api/activities/home")
+    assert response.status_code == 200
+    named = finished(spans)
+    server, home = named["GET /api/activities/home"], named["home-activites-mock-data"]
+    assert (server.kind, server.parent, server.instrumentation_scope.name) == (
+        SpanKind.SERVER, None, "opentelemetry.instrumentation.flask")
+    assert dict(server.attributes) == server_attributes("/api/activities/home", "/api/activities/home")
+    assert (home.kind, home.parent.span_id, home.instrumentation_scope.name) == (
+        SpanKind.INTERNAL, server.context.span_id, "home.activities")
+    assert dict(home.attributes) == {"app.now": home.attributes["app.now"], "app.result_length": 3}
+    assert home.attributes["app.now"].endswith("+00:00")
+    queries = [span for span in spans.get_finished_spans() if span.kind == SpanKind.CLIENT]
+    assert [(span.name.split()[0], span.parent.span_id) for span in queries] == [("SELECT", home.context.span_id)] * 2
+    assert {span.context.trace_id for span in spans.get_finished_spans()} == {server.context.trace_id}
+    assert response.headers["X-Trace-Id"] == trace.format_trace_id(server.context.trace_id)
+
+
+def test_the_trace_id_is_a_valid_xray_id(client):
+    trace_id = client.get("/api/activities/home").headers["X-Trace-Id"]
+    # AWS's id generator puts the start time, in epoch seconds, in the first 8 hex digits.
+    assert abs(int(trace_id[:8], 16) - time.time()) < 600
+
+
+def test_the_journals_mock_data_span_and_the_services_attributes(client, spans):
+    client.get("/api/activities/@worf")
+    client.get("/api/messages/@worf")
+    named = finished(spans)
+    user, mock_data = named["GET /api/activities/@<handle>"], named["mock-data"]
+    assert dict(user.attributes) == server_attributes("/api/activities/@worf", "/api/activities/@<handle>", **{
+        "app.user_handle": "worf", "app.result_length": 1})
+    assert (mock_data.kind, mock_data.parent.span_id, mock_data.instrumentation_scope.name) == (
+        SpanKind.INTERNAL, user.context.span_id, "user.activities")
+    assert set(mock_data.attributes) == {"app.now", "app.result_length"}
+    assert named["GET /api/messages/@<handle>"].attributes["app.receiver_handle"] == "worf"
+
+
+@pytest.mark.parametrize(("headers", "trace_id", "parent_id"), [
+    ({"traceparent": TRACEPARENT}, CALLER_TRACE, "00f067aa0ba902b7"),
+    ({"X-Amzn-Trace-Id": XRAY_CALLER}, "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8"),
+])
+def test_a_callers_header_continues_its_trace(client, spans, headers, trace_id, parent_id):
+    response = client.get("/api/activities/home", headers=headers)
+    server = finished(spans)["GET /api/activities/home"]
+    assert (trace.format_trace_id(server.context.trace_id), trace.format_span_id(server.parent.span_id)) == (
+        trace_id, parent_id)
+    assert server.parent.is_remote and response.headers["X-Trace-Id"] == trace_id
+
+
+def test_an_outgoing_requests_call_is_a_client_child_of_the_request(app, client, spans):
+    with OtlpReceiver() as other:
+        app.add_url_rule("/api/test/call-out", view_func=lambda: {
+            "status": requests.get(f"{other.url}/elsewhere", timeout=5).status_code})
+        assert client.get("/api/test/call-out").status_code == 200
+    server, call = finished(spans)["GET /api/test/call-out"], finished(spans, SpanKind.CLIENT)["GET"]
+    assert (call.parent.span_id, call.instrumentation_scope.name) == (
+        server.context.span_id, "opentelemetry.instrumentation.requests")
+    assert call.attributes["url.full"] == f"{other.url}/elsewhere"
+
+
+def test_the_health_check_is_untraced_but_a_query_naming_it_is_not(client, spans):
+    assert "X-Trace-Id" not in client.get("/api/health").headers
+    assert "X-Trace-Id" not in client.get("/api/health?probe=1").headers
+    assert client.get("/api/activities/notifications?x=/api/health").headers["X-Trace-Id"]
+    assert list(finished(spans)) == ["GET /api/activities/notifications"]
+
+
+def test_url_attributes_lose_secret_query_values_and_huge_ones_are_clipped(client, spans):
+    client.get("/api/activities/search?term=cloud&api_token=s3cr3t")
+    client.get("/api/activities/search", query_string={"term": "y" * 100_000})
+    first, second = [span for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER]
+    assert dict(first.attributes) == server_attributes(
+        "/api/activities/search", "/api/activities/search", **{"url.query": "term=cloud&api_token=REDACTED",
+                                                               "app.search_term": "cloud", "app.result_length": 1})
+    assert all(len(str(value)) <= 1024 for value in second.attributes.values())
+    assert len(second.attributes["url.query"]) == 1024
+
+
+def test_an_unrouted_path_is_named_by_its_method_alone(client, spans):
+    assert client.get("/api/no/such/thing").status_code == 404
+    (server,) = finished(spans).values()
+    assert server.name == "GET"
+    expected = server_attributes("/api/no/such/thing", None, 404)
+    del expected["http.route"]
+    assert dict(server.attributes) == expected
+
+
+def test_a_second_app_in_the_process_is_instrumented_once_without_a_warning(make_app, spans, caplog):
+    for app in (make_app(), make_app()):
+        assert app.test_client().get("/api/activities/home").status_code == 200
+    assert [span.name for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER] == [
+        "GET /api/activities/home"] * 2
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def json_lines():
+    """What Cruddur's JSON handler writes while the test runs, each line parsed."""
+    stream = io.StringIO()
+    handler = logs.json_handler(logging.StreamHandler(stream))
+    logging.getLogger().addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logging.getLogger().removeHandler(handler)
+
+
+def test_log_lines_are_json_with_the_requests_trace_id(client, json_lines):
+    response = client.get("/api/activities/home?page=1&token=abc")
+    trace_id = response.headers["X-Trace-Id"]
+    logging.getLogger("opentelemetry.sdk.some_part").warning("the SDK says %s", "x" * 5000)
+    home, access, sdk = [line for line in json_lines() if line["logger"] != "cruddur.store"]
+    assert home == {"level": "INFO", "logger": "cruddur.services.home_activities", "message": "HomeActivities",
+                    "trace_id": trace_id, "time": home["time"]}
+    assert access == {"level": "INFO", "logger": "cruddur.access",
+                      "message": "GET /api/activities/home?page=1&token=REDACTED 200", "remote_addr": "127.0.0.1",
+                      "method": "GET", "scheme": "http", "path": "/api/activities/home?page=1&token=REDACTED",
+                      "status": 200, "duration_ms": access["duration_ms"], "trace_id": trace_id, "time": access["time"]}
+    assert access["duration_ms"] > 0 and access["time"].endswith("+00:00")
+    assert (sdk["logger"], sdk["level"], sdk["trace_id"], len(sdk["message"])) == (
+        "opentelemetry.sdk.some_part", "WARNING", None, 2049)
+
+
+def test_an_sdks_failures_are_told_once_per_interval_with_how_many_were_held_back():
+    limit = logs.RateLimit(seconds=60)
+    records = [logging.LogRecord("sdk", logging.ERROR, __file__, 1, "export failed: %s", ("refused",), None)
+               for _ in range(3)]
+    assert [limit.filter(record) for record in records] == [True, False, False]
+    limit.times[0] -= 61  # the interval has passed
+    assert limit.filter(records[0]) and records[0].getMessage() == "export failed: refused (2 more like this held back)"
+
+
+def test_the_console_line_is_one_line_per_span(client, spans):
+    client.get("/api/activities/home")
+    server = finished(spans)["GET /api/activities/home"]
+    line = one_line(server)
+    assert line.count("\n") == 1 and line.startswith(
+        f"span GET /api/activities/home kind=SERVER trace_id={trace.format_trace_id(server.context.trace_id)} "
+        f"span_id={trace.format_span_id(server.context.span_id)} parent_id=- duration_ms=")
+    assert json.loads(line.split(" status=UNSET ", 1)[1]) == dict(server.attributes)
+
+
+@pytest.fixture(scope="module")
 def receiver():
     with OtlpReceiver() as peer:
         yield peer
 
 
-@pytest.fixture
-def traced_app(receiver, make_app):
-    return make_app({
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-        "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}",
-        "OTEL_SERVICE_NAME": "",  # empty means the default, backend-flask
-        "OTEL_BSP_SCHEDULE_DELAY": "50",
-    })
-
-
-def served(count):
-    """Waits for `count` requests' SERVER spans: each ends after its children (DB spans, ...)."""
-    return lambda spans: sum(span["kind"] == "SERVER" for span in spans) >= count
-
-
-def by_name(spans, name):
-    matching = [span for span in spans if span["name"] == name]
-    assert len(matching) == 1, [span["name"] for span in spans]
-    return matching[0]
-
-
-def test_home_request_exports_server_span_and_custom_child(traced_app, receiver):
-    response = traced_app.test_client().get("/api/activities/home")
-    assert response.status_code == 200
-    spans = receiver.wait_for(served(1))
-
-    server = by_name(spans, "GET /api/activities/home")
-    assert server["kind"] == "SERVER"
-    assert server["service_name"] == "backend-flask"
-    assert server["attributes"]["http.route"] == "/api/activities/home"
-    assert server["attributes"]["http.response.status_code"] == 200
-    assert server["trace_id"] == response.headers["X-Trace-Id"]
-
-    custom = by_name(spans, "home-activites-mock-data")
-    assert custom["kind"] == "INTERNAL"
-    assert (custom["trace_id"], custom["parent_span_id"]) == (server["trace_id"], server["span_id"])
-    assert custom["attributes"]["app.result_length"] == 3
-    assert custom["attributes"]["app.now"].endswith("+00:00")
-    assert all(r["headers"]["x-honeycomb-team"] == HONEYCOMB_KEY for r in receiver.requests)
-    assert receiver.requests[0]["headers"]["content-type"] == "application/x-protobuf"
-
-
-def test_trace_id_is_xray_compatible(traced_app, receiver):
-    import time
-    trace_id = traced_app.test_client().get("/api/activities/home").headers["X-Trace-Id"]
-    # AWS's id generator puts the start time, in epoch seconds, in the first 8 hex digits.
-    assert abs(int(trace_id[:8], 16) - time.time()) < 600
-
-
-def test_user_and_feed_spans_carry_app_attributes(traced_app, receiver):
-    client = traced_app.test_client()
-    client.get("/api/activities/@worf")
-    client.get("/api/messages/@worf")
-    spans = receiver.wait_for(served(2))
-    user = by_name(spans, "GET /api/activities/@<handle>")
-    assert user["attributes"]["http.route"] == "/api/activities/@<handle>"
-    assert (user["attributes"]["app.user_handle"], user["attributes"]["app.result_length"]) == ("worf", 1)
-    conversation = by_name(spans, "GET /api/messages/@<handle>")
-    assert conversation["attributes"]["app.receiver_handle"] == "worf"
-
-
-def test_incoming_traceparent_continues_the_callers_trace(traced_app, receiver):
-    response = traced_app.test_client().get("/api/activities/home", headers={"traceparent": TRACEPARENT})
-    assert response.headers["X-Trace-Id"] == TRACEPARENT_TRACE
-    spans = receiver.wait_for(served(1))
-    server = by_name(spans, "GET /api/activities/home")
-    assert (server["trace_id"], server["parent_span_id"]) == (TRACEPARENT_TRACE, "00f067aa0ba902b7")
-
-
-def test_incoming_xray_header_continues_the_callers_trace(traced_app, receiver):
-    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-    response = traced_app.test_client().get("/api/activities/home", headers={"X-Amzn-Trace-Id": header})
-    assert response.headers["X-Trace-Id"] == "5759e988bd862e3fe1be46a994272793"
-
-
-def test_outgoing_requests_call_is_a_client_span(traced_app, receiver):
-    """requests is instrumented: a call made while serving is a CLIENT child of the SERVER span."""
-    with OtlpReceiver() as other:
-        def call_out():
-            requests.get(f"{other.url}/elsewhere", timeout=5)
-            return {"called": True}
-
-        traced_app.add_url_rule("/api/test/call-out", view_func=call_out)
-        assert traced_app.test_client().get("/api/test/call-out").status_code == 200
-    spans = receiver.wait_for(served(1))
-    client_span = next(s for s in spans if s["kind"] == "CLIENT" and s["name"] == "GET")
-    server = by_name(spans, "GET /api/test/call-out")
-    assert client_span["name"] == "GET"
-    assert (client_span["trace_id"], client_span["parent_span_id"]) == (server["trace_id"], server["span_id"])
-    assert client_span["attributes"]["url.full"].endswith("/elsewhere")
-
-
-def test_health_is_not_traced(traced_app, receiver):
-    client = traced_app.test_client()
-    client.get("/api/health")
-    notifications = client.get("/api/activities/notifications").headers["X-Trace-Id"]
-    spans = receiver.wait_for(served(1))
-    # The notifications' queries are its CLIENT spans; health has none.
-    assert [s["name"] for s in spans if s["kind"] != "CLIENT"] == ["GET /api/activities/notifications"]
-    assert {s["trace_id"] for s in spans} == {notifications}
-
-
-def test_huge_search_term_does_not_make_a_huge_span(traced_app, receiver):
-    traced_app.test_client().get("/api/activities/search", query_string={"term": "x" * 200})
-    traced_app.test_client().get("/api/activities/search", query_string={"term": "y" * 100_000})
-    spans = receiver.wait_for(served(2))
-    for span in spans:
-        assert all(len(str(value)) <= 1024 for value in span["attributes"].values())
-
-
-def test_console_prints_one_line_per_span_by_default(make_app, capfd):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_BSP_SCHEDULE_DELAY": "50"})
-    trace_id = app.test_client().get("/api/activities/home").headers["X-Trace-Id"]
-    app.extensions["cruddur.telemetry"].shutdown()
-    # The home feed's queries print their CLIENT spans too (tests/test_store_tracing.py).
-    span_lines = [line for line in capfd.readouterr().out.splitlines()
-                  if line.startswith("span ") and "kind=CLIENT" not in line]
-    assert len(span_lines) == 2
-    assert any(line.startswith("span GET /api/activities/home kind=SERVER") for line in span_lines)
-    assert any(line.startswith("span home-activites-mock-data kind=INTERNAL") for line in span_lines)
-    assert all(f"trace_id={trace_id}" in line for line in span_lines)
-
-
-def console_span_lines(capfd) -> list[str]:
-    return [line for line in capfd.readouterr().out.splitlines() if line.startswith("span ")]
-
-
-@pytest.mark.parametrize(("exporters", "to_receiver", "to_console"), [
-    ("", True, False),  # unset with an endpoint: OTLP only
-    ("otlp", True, False),
-    ("console", False, True),
-    ("otlp,console", True, True),
-    ("none", False, False),
-])
-def test_otel_traces_exporter_chooses_the_exporters(receiver, make_app, capfd, exporters, to_receiver, to_console):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_TRACES_EXPORTER": exporters})
-    assert app.test_client().get("/api/activities/home").status_code == 200
-    app.extensions["cruddur.telemetry"].shutdown()
-    assert bool(receiver.spans()) is to_receiver
-    assert bool(console_span_lines(capfd)) is to_console
-
-
-def test_signal_specific_variables_win_over_the_generic_ones(receiver, make_app):
-    app = make_app({
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # nothing listens there
-        "OTEL_EXPORTER_OTLP_HEADERS": "x-honeycomb-team=generic",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces",
-        "OTEL_EXPORTER_OTLP_TRACES_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}",
-        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "gzip",
-        "OTEL_BSP_SCHEDULE_DELAY": "50",
-    })
-    app.test_client().get("/api/activities/home")
-    receiver.wait_for(served(1))
-    assert {r["headers"]["x-honeycomb-team"] for r in receiver.requests} == {HONEYCOMB_KEY}
-    assert {r["headers"].get("content-encoding") for r in receiver.requests} == {"gzip"}
-
-
-def test_the_traces_endpoint_alone_turns_otlp_on(receiver, make_app):
-    app = make_app({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces", "OTEL_BSP_SCHEDULE_DELAY": "50"})
-    app.test_client().get("/api/activities/home")
-    assert receiver.wait_for(served(1))
-
-
-def test_batch_processor_reads_its_own_variables(receiver, make_app):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1",
-                    "OTEL_BSP_SCHEDULE_DELAY": "50"})
-    client = app.test_client()
-    for _ in range(2):
-        client.get("/api/activities/home")
-    receiver.wait_for(served(2))
-    assert {r["span_count"] for r in receiver.requests} == {1}
-
-
-@pytest.mark.parametrize(("sampler", "argument", "exported"), [
-    ("always_off", "", False), ("traceidratio", "0", False), ("traceidratio", "1", True), ("always_on", "", True),
-])
-def test_sampler_follows_otel_traces_sampler(receiver, make_app, sampler, argument, exported):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_TRACES_SAMPLER": sampler,
-                    "OTEL_TRACES_SAMPLER_ARG": argument})
-    response = app.test_client().get("/api/activities/home")
-    app.extensions["cruddur.telemetry"].shutdown()
-    assert bool(receiver.spans()) is exported
-    assert response.headers["X-Trace-Id"]  # the trace exists whether or not it is sampled
-
-
-def test_resource_attributes_are_merged_and_service_name_defaults_only_when_unset(receiver, make_app):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "",
-                    "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=bootcamp,service.name=cruddur-api"})
-    app.test_client().get("/api/activities/home")
-    app.extensions["cruddur.telemetry"].shutdown()
-    resource = receiver.spans()[0]["resource"]
-    assert (resource["service.name"], resource["deployment.environment.name"]) == ("cruddur-api", "bootcamp")
-
-
-def test_sdk_disabled_costs_no_tracing_and_still_answers_with_its_access_line(receiver, make_app, capfd):
-    app = make_app({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
-    app.add_url_rule("/api/test/span", view_func=lambda: {"valid": trace.get_current_span().get_span_context().is_valid})
-    client = app.test_client()
-    response = client.get("/api/activities/home", headers={"traceparent": TRACEPARENT})
-    assert response.status_code == 200 and "X-Trace-Id" not in response.headers
-    assert client.get("/api/test/span").get_json() == {"valid": False}
-    assert client.get("/api/health").get_json()["integrations"]["opentelemetry"] == "off"
-    app.extensions["cruddur.telemetry"].shutdown()
-    assert receiver.spans() == []
-    access = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"cruddur.access"' in line]
-    assert [line["path"] for line in access] == ["/api/activities/home", "/api/test/span", "/api/health"]
-
-
-@pytest.mark.parametrize(("variable", "value", "says"), [
-    ("OTEL_TRACES_EXPORTER", "otlp,zipkin", "OTEL_TRACES_EXPORTER: no exporter named 'zipkin'"),
-    ("OTEL_BSP_MAX_QUEUE_SIZE", "-5", "otlp exporter not started, check OTEL_BSP_*: max_queue_size must be a positive"),
-    ("OTEL_BSP_SCHEDULE_DELAY", "soon", "Unable to parse value for OTEL_BSP_SCHEDULE_DELAY as integer. Defaulting to"),
-])
-def test_a_malformed_value_is_one_clear_line_and_the_app_still_serves(receiver, make_app, capfd, variable, value,
-                                                                      says):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, variable: value})
-    assert app.test_client().get("/api/activities/home").status_code == 200
-    app.extensions["cruddur.telemetry"].shutdown()
-    errors = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"ERROR"' in line]
-    assert len(errors) == 1 and says in errors[0]["message"] and "exception" not in errors[0]
-
-
-def test_spans_carry_the_stable_http_attributes_with_the_query_redacted(traced_app, receiver):
-    traced_app.test_client().get("/api/activities/search?term=cloud&api_token=s3cr3t",
-                                 headers={"User-Agent": "cruddur-test"})
-    server = by_name(receiver.wait_for(served(1)), "GET /api/activities/search")
-    attributes = server["attributes"]
-    assert {name: attributes[name] for name in (
-        "http.request.method", "url.path", "url.query", "url.scheme", "http.response.status_code", "http.route",
-        "server.address", "client.address", "user_agent.original", "network.protocol.version")} == {
-        "http.request.method": "GET", "url.path": "/api/activities/search",
-        "url.query": "term=cloud&api_token=REDACTED", "url.scheme": "http", "http.response.status_code": 200,
-        "http.route": "/api/activities/search", "server.address": "localhost", "client.address": "127.0.0.1",
-        "user_agent.original": "cruddur-test", "network.protocol.version": "1.1"}
-    assert not {"http.method", "http.target", "http.status_code"} & set(attributes)
-    assert "s3cr3t" not in json.dumps(receiver.spans())
-
-
-def test_a_query_that_mentions_the_health_path_is_traced(traced_app, receiver):
-    client = traced_app.test_client()
-    assert "X-Trace-Id" not in client.get("/api/health?probe=1").headers
-    response = client.get("/api/activities/home?x=/api/health")
-    assert response.headers["X-Trace-Id"]
-    spans = receiver.wait_for(served(1))
-    assert {s["name"] for s in spans if s["kind"] != "CLIENT"} == {"GET /api/activities/home", "home-activites-mock-data"}
-    assert {s["trace_id"] for s in spans} == {response.headers["X-Trace-Id"]}
-
-
-def test_a_second_app_in_the_process_instruments_without_warnings(make_app, caplog):
-    make_app()
-    second = make_app()
-    assert second.test_client().get("/api/activities/home").status_code == 200
-    assert "already instrumented" not in caplog.text
-
-
-def test_startup_line_names_header_keys_redacts_credentials_and_health_says_on_or_off(receiver, make_app, capfd):
+@pytest.fixture(scope="module")
+def honeycomb(receiver):
+    """Two workers sending to Honeycomb's stand-in, as `docker compose up` with a key does."""
     endpoint = receiver.url.replace("http://", "http://cruddur:pa55word@")
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}"})
-    health = app.test_client().get("/api/health")
-    assert health.get_json() == {"status": "ok", "integrations": {
-        "opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off"}}
-    app.extensions["cruddur.telemetry"].shutdown()
-    (line,) = [json.loads(line) for line in capfd.readouterr().out.splitlines() if "opentelemetry: on" in line]
-    assert line["message"] == (f"opentelemetry: on (spans as backend-flask to OTLP/HTTP to "
-                               f"http://REDACTED@{receiver.url.removeprefix('http://')}/v1/traces "
-                               "with headers x-honeycomb-team)")
-    assert HONEYCOMB_KEY not in str(line) and "pa55word" not in str(line)
-
-
-def test_the_traces_timeout_bounds_an_export_to_a_hanging_endpoint(make_app):
-    with socket.create_server(("127.0.0.1", 0)) as hanging:  # accepts, never answers
-        app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{hanging.getsockname()[1]}",
-                        "OTEL_EXPORTER_OTLP_TIMEOUT": "30", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1"})
-        app.test_client().get("/api/activities/home")
-        started = time.monotonic()
-        app.extensions["cruddur.telemetry"].shutdown()
-        # One export, given up after the traces timeout: not the generic 30 s, not the 7 s deadline.
-        assert time.monotonic() - started < 4
-
-
-def test_sdk_log_records_leave_through_the_json_handler(make_app, capfd):
-    app = make_app()
-    app.test_client().get("/api/activities/home")
-    logging.getLogger("opentelemetry.sdk.some_part").warning("the SDK says %s", "hello")
-    app.extensions["cruddur.telemetry"].shutdown()
-    out, err = capfd.readouterr()
-    (line,) = [json.loads(line) for line in out.splitlines() if "the SDK says" in line]
-    assert (line["logger"], line["level"], line["message"]) == ("opentelemetry.sdk.some_part", "WARNING",
-                                                                 "the SDK says hello")
-    assert "the SDK says" not in err
-
-
-def test_a_worker_that_served_nothing_shuts_down_cleanly(make_app, capfd):
-    make_app().extensions["cruddur.telemetry"].shutdown()
-    out, err = capfd.readouterr()
-    assert "shutdown step failed" not in out + err and "Traceback" not in out + err
-
-
-def gunicorn_server_span(env: dict, headers: dict | None = None) -> tuple[dict, requests.Response]:
-    with OtlpReceiver() as receiver:
-        with Gunicorn({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **env}, workers=1) as server:
-            response = requests.get(f"{server.url}/api/activities/search?term=x&session_key=s3cr3t",
-                                    headers=headers or {}, timeout=5)
-        return by_name(receiver.spans(), "GET /api/activities/search"), response
+    with Gunicorn({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "50",
+                   "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={HONEYCOMB_KEY}"}, workers=2) as server:
+        yield server
 
 
 @pytest.mark.live
-def test_semconv_opt_in_http_dup_gives_both_names_both_redacted():
-    server, _ = gunicorn_server_span({"OTEL_SEMCONV_STABILITY_OPT_IN": "http/dup"})
-    attributes = server["attributes"]
+def test_spans_reach_honeycomb_over_otlp_with_its_key_and_a_resource_per_worker(honeycomb, receiver):
+    trace_ids = {requests.get(f"{honeycomb.url}/api/activities/home", timeout=5).headers["X-Trace-Id"]
+                 for _ in range(8)}
+    spans = receiver.wait_for(lambda spans: {span["trace_id"] for span in spans if span["kind"] == "SERVER"}
+                              >= trace_ids)
+    assert {request["headers"]["x-honeycomb-team"] for request in receiver.requests} == {HONEYCOMB_KEY}
+    assert {request["headers"]["content-type"] for request in receiver.requests} == {"application/x-protobuf"}
+    assert {span["resource"]["service.name"] for span in spans} == {"backend-flask"}
+    pids = {span["resource"]["process.pid"] for span in spans}
+    assert 1 <= len(pids) <= 2 and honeycomb.process.pid not in pids  # the workers', told apart
+    assert "X-Trace-Id" in requests.get(f"{honeycomb.url}/api/activities/home", timeout=5).headers
+
+
+@pytest.mark.live
+def test_the_startup_line_names_header_keys_never_values_and_redacts_credentials(honeycomb, receiver):
+    health = requests.get(f"{honeycomb.url}/api/health", timeout=5).json()
+    assert health == {"status": "ok", "integrations": {
+        "opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off"}}
+    output = honeycomb.read_output()
+    assert startup_detail(output, "opentelemetry") == (
+        f"on: spans as backend-flask to OTLP/HTTP to http://REDACTED@{receiver.url.removeprefix('http://')}"
+        "/v1/traces with headers x-honeycomb-team")
+    assert HONEYCOMB_KEY not in output and "pa55word" not in output
+
+
+@pytest.mark.live
+def test_with_no_account_spans_and_log_lines_show_on_the_console():
+    with Gunicorn({"OTEL_BSP_SCHEDULE_DELAY": "50"}, workers=1) as server:
+        trace_id = requests.get(f"{server.url}/api/activities/home", timeout=5).headers["X-Trace-Id"]
+    lines = server.output.splitlines()
+    assert startup_detail(server.output, "opentelemetry") == (
+        "on: spans as backend-flask to the console: set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb")
+    spans = [line for line in lines if line.startswith("span ") and f"trace_id={trace_id}" in line]
+    assert [line.split(" kind=")[0] for line in spans if "kind=CLIENT" not in line] == [
+        "span home-activites-mock-data", "span GET /api/activities/home"]
+    access = [json.loads(line) for line in lines if '"cruddur.access"' in line and "/api/activities/home" in line]
+    assert [line["trace_id"] for line in access] == [trace_id]
+
+
+@pytest.mark.live
+def test_the_users_otel_variables_win_over_cruddurs_defaults(receiver):
+    """Each default Cruddur sets yields to the variable the user sets: the propagators, the HTTP
+    conventions, the excluded URLs, the service name; and a name no exporter has is one clear line."""
+    with Gunicorn({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "50",
+                   "OTEL_TRACES_EXPORTER": "otlp,zipkin", "OTEL_PROPAGATORS": "tracecontext,baggage",
+                   "OTEL_SEMCONV_STABILITY_OPT_IN": "http/dup",
+                   "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "activities/notifications",
+                   "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=bootcamp,service.name=cruddur-api"},
+                  workers=1) as server:
+        search = requests.get(f"{server.url}/api/activities/search?term=x&session_key=s3cr3t",
+                              headers={"X-Amzn-Trace-Id": XRAY_CALLER}, timeout=5)
+        assert "X-Trace-Id" not in requests.get(f"{server.url}/api/activities/notifications", timeout=5).headers
+        health = requests.get(f"{server.url}/api/health", timeout=5).headers["X-Trace-Id"]
+        spans = receiver.wait_for(lambda spans: {search.headers["X-Trace-Id"], health} <= {
+            span["trace_id"] for span in spans if span["kind"] == "SERVER"})
+    (found,) = [span for span in spans if span["trace_id"] == search.headers["X-Trace-Id"] and span["kind"] == "SERVER"]
+    assert found["trace_id"] != "5759e988bd862e3fe1be46a994272793"  # the X-Ray header is not read
+    attributes = found["attributes"]
     assert (attributes["http.method"], attributes["http.request.method"]) == ("GET", "GET")
     assert attributes["url.query"] == "term=x&session_key=REDACTED"
     assert attributes["http.target"] == "/api/activities/search?term=x&session_key=REDACTED"
-    assert "s3cr3t" not in json.dumps(server)
+    assert (found["resource"]["service.name"], found["resource"]["deployment.environment.name"]) == (
+        "cruddur-api", "bootcamp")
+    assert "s3cr3t" not in json.dumps(spans)
+    errors = [json.loads(line) for line in server.output.splitlines() if '"ERROR"' in line]
+    assert [line["message"] for line in errors] == [
+        "opentelemetry: OTEL_TRACES_EXPORTER: no exporter named 'zipkin' (use otlp, console or none)"]
 
 
 @pytest.mark.live
-@pytest.mark.parametrize(("propagators", "continued"), [("", True), ("tracecontext,baggage", False)])
-def test_otel_propagators_chooses_which_headers_continue_a_trace(propagators, continued):
-    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-    server, response = gunicorn_server_span({"OTEL_PROPAGATORS": propagators}, {"X-Amzn-Trace-Id": header})
-    assert (server["trace_id"] == "5759e988bd862e3fe1be46a994272793") is continued
-    assert response.headers["X-Trace-Id"] == server["trace_id"]
+def test_otel_sdk_disabled_traces_nothing_and_still_answers_with_its_access_line():
+    with OtlpReceiver() as receiver, Gunicorn({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}, workers=1) as server:
+        response = requests.get(f"{server.url}/api/activities/home", headers={"traceparent": TRACEPARENT}, timeout=5)
+        health = requests.get(f"{server.url}/api/health", timeout=5).json()
+    assert response.status_code == 200 and "X-Trace-Id" not in response.headers
+    assert health["integrations"]["opentelemetry"] == "off"
+    assert receiver.requests == []
+    assert startup_detail(server.output, "opentelemetry") == "off: OTEL_SDK_DISABLED is true: nothing is traced"
+    access = [json.loads(line) for line in server.output.splitlines() if '"cruddur.access"' in line]
+    assert [line["trace_id"] for line in access if line["path"] == "/api/activities/home"] == [None]
 
 
 @pytest.mark.live
@@ -357,15 +295,3 @@ def test_an_unknown_user_handle_stops_start_up_with_one_line_and_no_retry():
     assert lines and set(lines) == {"cruddur: CRUDDUR_USER_HANDLE is 'nobody', which is no user: "
                                     "use one of andrewbrown, worf, garek, coco"}
     assert "Traceback" not in output
-
-
-def test_otel_python_flask_excluded_urls_replaces_the_health_check_default(receiver, make_app):
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "50",
-                    "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "activities/notifications"})
-    client = app.test_client()
-    assert "X-Trace-Id" not in client.get("/api/activities/notifications").headers
-    health = client.get("/api/health").headers["X-Trace-Id"]
-    spans = receiver.wait_for(served(1))
-    assert [s["name"] for s in spans if s["kind"] == "SERVER"] == ["GET /api/health"]
-    # The excluded request's queries make no traces of their own.
-    assert {s["trace_id"] for s in spans} == {health}

@@ -70,6 +70,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             return sum(queue.qsize() for queue in handler.queues.values()) < settings.cloudwatch_max_queued_lines
 
         handler.addFilter(queue_has_room)
+        logging.captureWarnings(True)  # watchtower tells its failures as warnings
         logging.getLogger().addHandler(logs.json_handler(handler))
     return True, where
 

@@ -76,7 +76,6 @@ def init_app(app: Flask, first_app: bool, failure_log_interval_s: float) -> None
         # The SDKs tell their warnings and errors; Cruddur tells its own INFO lines too.
         root.setLevel(logging.WARNING)
         logging.getLogger("cruddur").setLevel(logging.INFO)
-        logging.captureWarnings(True)  # watchtower tells its failures as warnings
         for name in FAILURE_LOGGERS:
             logging.getLogger(name).addFilter(RateLimit(failure_log_interval_s))
 

@@ -52,8 +52,8 @@ def xray_root() -> str | None:
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
     mode = settings.xray_export
-    if mode != "daemon":
-        global_sdk_config.set_sdk_enabled(False)  # user_activities' in_subsegment: a no-op
+    # Off the daemon route, user_activities' in_subsegment is a no-op (AWS_XRAY_SDK_ENABLED wins).
+    global_sdk_config.set_sdk_enabled(mode == "daemon")
     if mode is None:
         return False, ("set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments, "
                        "or XRAY_EXPORT=otlp for X-Ray's OTLP endpoint")
