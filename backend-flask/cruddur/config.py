@@ -119,6 +119,11 @@ class Settings:
         )
 
     @property
+    def otlp_traces_url(self) -> str:
+        """Where the otlp span exporter sends: the SDK's default when no endpoint is set."""
+        return self.otlp_traces_endpoint or "http://localhost:4318/v1/traces"
+
+    @property
     def cors_origins(self) -> list[str]:
         """Origins allowed to call the API; unset URLs are left out rather than sent as None."""
         return [url.rstrip("/") for url in (self.frontend_url, self.backend_url) if url]

@@ -1,6 +1,6 @@
-"""Logging the way a Flask app writes it: every record, the SDKs' included, as a JSON line on
-stdout with the request's trace id, written on the calling thread (stdout is local, so no queue);
-an access line per request; and an SDK's failures told once per interval, not once per send.
+"""Logging the way Flask apps write it: every record, the SDKs' included, as a JSON line on stdout
+with its request's trace id, written on the calling thread (stdout is local: no queue); an access
+line per request; and an SDK's failures told once per interval rather than once per send.
 """
 import collections
 import logging
@@ -14,9 +14,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from cruddur.observability.redact import clip, redact_url
 
-TRACE_ID_HEADER = "X-Trace-Id"
-# The SDKs' loggers that tell failed sends, dropped items and clipped attributes, which come in
-# floods while a service is away. (A filter on a logger sees only that logger's own records.)
+# Loggers that tell failed sends, dropped items and clipped attributes: floods while a service
+# is away. (A filter on a logger sees that logger's own records, not its children's.)
 FAILURE_LOGGERS = ("opentelemetry.exporter.otlp.proto.http.trace_exporter",
                    "opentelemetry.exporter.otlp.proto.http._log_exporter", "opentelemetry.sdk._shared_internal",
                    "opentelemetry.attributes", "py.warnings", "rollbar", "aws_xray_sdk.core.emitters.udp_emitter",
@@ -53,16 +52,19 @@ class RateLimit(logging.Filter):
         return True
 
 
-def add_trace_id(record: logging.LogRecord) -> bool:
-    """The handlers' filter: each line names its request's trace, and is clipped to a sane size."""
+def trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
-    record.trace_id = trace.format_trace_id(context.trace_id) if context.is_valid else None
-    record.msg, record.args = clip(record.getMessage()), ()
+    return trace.format_trace_id(context.trace_id) if context.is_valid else None
+
+
+def add_trace_id(record: logging.LogRecord) -> bool:
+    """Each line names its request's trace, and is clipped: a hostile request makes no huge line."""
+    record.trace_id, record.msg, record.args = trace_id(), clip(record.getMessage()), ()
     return True
 
 
 def json_handler(handler: logging.Handler) -> logging.Handler:
-    """`handler` writing Cruddur's JSON lines: time, level, logger, message, trace_id, then any `extra`."""
+    """`handler`, writing time, level, logger, message, trace_id and any `extra` fields as JSON."""
     handler.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
         "levelname": "level", "name": "logger", "exc_info": "exception"}))
     handler.addFilter(add_trace_id)
@@ -71,11 +73,9 @@ def json_handler(handler: logging.Handler) -> logging.Handler:
 
 def init_app(app: Flask, first_app: bool, failure_log_interval_s: float) -> None:
     if first_app:
-        root = logging.getLogger()
-        root.addHandler(json_handler(logging.StreamHandler(sys.stdout)))
-        # The SDKs tell their warnings and errors; Cruddur tells its own INFO lines too.
-        root.setLevel(logging.WARNING)
-        logging.getLogger("cruddur").setLevel(logging.INFO)
+        logging.getLogger().addHandler(json_handler(logging.StreamHandler(sys.stdout)))
+        logging.getLogger().setLevel(logging.WARNING)  # the SDKs' warnings and errors
+        logging.getLogger("cruddur").setLevel(logging.INFO)  # and Cruddur's own lines
         for name in FAILURE_LOGGERS:
             logging.getLogger(name).addFilter(RateLimit(failure_log_interval_s))
 
@@ -85,14 +85,12 @@ def init_app(app: Flask, first_app: bool, failure_log_interval_s: float) -> None
 
     @app.after_request
     def log_access(response):
-        # Missing when an earlier before_request hook ended the request.
-        started = g.get("request_started")
+        started = g.get("request_started")  # missing when an earlier hook ended the request
         path = clip(redact_url(request.full_path.rstrip("?")))
         access_logger.info("%s %s %s", request.method, path, response.status_code, extra={
             "remote_addr": request.remote_addr, "method": request.method, "scheme": request.scheme, "path": path,
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None})
-        context = trace.get_current_span().get_span_context()
-        if context.is_valid:
-            response.headers[TRACE_ID_HEADER] = trace.format_trace_id(context.trace_id)
+        if current := trace_id():
+            response.headers["X-Trace-Id"] = current
         return response

@@ -1,10 +1,10 @@
-"""OpenTelemetry, the spine, and Honeycomb through it, set up as OpenTelemetry's documentation does:
+"""OpenTelemetry, the spine, and Honeycomb through it, as OpenTelemetry's documentation sets it up:
 one tracer provider per process, set as the global, with a batch span processor per exporter.
 
 The SDK reads its own variables (OTEL_EXPORTER_OTLP_*, OTEL_BSP_*, the sampler, the resource,
-OTEL_PROPAGATORS). Cruddur adds defaults only where nothing is set: its service name, X-Ray's
-id generator and propagator (so one trace id is valid in Honeycomb and X-Ray), the stable HTTP
-conventions, an untraced health check, and spans on the console when no endpoint is set.
+OTEL_PROPAGATORS). Cruddur sets defaults only where nothing is set: its service name, X-Ray's id
+generator and propagator (one trace id for Honeycomb and X-Ray), the stable HTTP conventions, an
+untraced health check, and one line per span on the console when no endpoint is set.
 """
 import json
 import logging
@@ -12,13 +12,12 @@ import os
 import sys
 
 from flask import Flask, request
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.propagate import set_global_textmap
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
@@ -30,10 +29,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from cruddur.config import Settings
 from cruddur.observability.redact import SECRET_NAMES, redact_query, redact_url
 
-DEFAULT_SERVICE_NAME = "backend-flask"
 # Only the health check's own path, whatever its query; the instrumentation searches the whole URL.
 HEALTH_CHECK_URL = r"^[a-z]+://[^/]+/api/health(\?|$)"
-MAX_ATTRIBUTE_CHARS = 1024
 SANITIZE_FIELDS = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
 
 logger = logging.getLogger(__name__)
@@ -41,11 +38,10 @@ logger = logging.getLogger(__name__)
 
 def one_line(span: ReadableSpan) -> str:
     """A span as one readable console line instead of the SDK's multi-line JSON."""
-    parent = trace.format_span_id(span.parent.span_id) if span.parent else "-"
-    return (f"span {span.name} kind={span.kind.name} trace_id={trace.format_trace_id(span.context.trace_id)} "
-            f"span_id={trace.format_span_id(span.context.span_id)} parent_id={parent} "
-            f"duration_ms={(span.end_time - span.start_time) / 1e6:.3f} status={span.status.status_code.name} "
-            f"{json.dumps(dict(span.attributes), default=str, ensure_ascii=False)}\n")
+    ids = (span.context.trace_id, span.context.span_id, span.parent.span_id if span.parent else None)
+    return (f"span {span.name} kind={span.kind.name} trace_id={ids[0]:032x} span_id={ids[1]:016x} parent_id="
+            f"{'-' if ids[2] is None else f'{ids[2]:016x}'} duration_ms={(span.end_time - span.start_time) / 1e6:.3f} "
+            f"status={span.status.status_code.name} {json.dumps(dict(span.attributes), default=str, ensure_ascii=False)}\n")
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
@@ -58,20 +54,20 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         # Header capture, when the user turns it on, never records a secret header's value.
         os.environ[SANITIZE_FIELDS] = ",".join(filter(None, [os.environ.get(SANITIZE_FIELDS), *SECRET_NAMES]))
         if not os.environ.get("OTEL_PROPAGATORS"):
-            set_global_textmap(CompositePropagator([AwsXRayPropagator(), TraceContextTextMapPropagator(),
-                                                    W3CBaggagePropagator()]))
+            propagate.set_global_textmap(CompositePropagator([
+                AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator()]))
         resource = Resource.create({PROCESS_PID: os.getpid()})  # the pid tells gunicorn's workers apart
         if resource.attributes[SERVICE_NAME].startswith("unknown_service"):
-            resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+            resource = resource.merge(Resource({SERVICE_NAME: "backend-flask"}))
         provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator(),
-                                  span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS))
+                                  span_limits=SpanLimits(max_span_attribute_length=1024))
         for name in names:
             if name in exporters:
                 provider.add_span_processor(BatchSpanProcessor(exporters[name]()))  # reads OTEL_BSP_* itself
             else:
                 logger.error("opentelemetry: OTEL_TRACES_EXPORTER: no exporter named %r (use otlp, console or none)",
                              name)
-        trace.set_tracer_provider(provider)  # with OTEL_SDK_DISABLED=true its tracers are no-ops
+        trace.set_tracer_provider(provider)  # with OTEL_SDK_DISABLED=true, its tracers are no-ops
         if not settings.otel_sdk_disabled:
             RequestsInstrumentor().instrument()
             SQLAlchemyInstrumentor().instrument()  # every engine made from now on
@@ -79,9 +75,8 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         return False, "OTEL_SDK_DISABLED is true: nothing is traced"
 
     def name_unrouted_span(span: trace.Span, environ: dict) -> None:
-        """An unrouted path's span is named by its method alone, as the HTTP conventions say."""
         if span.is_recording() and request.url_rule is None:
-            span.update_name(request.method)
+            span.update_name(request.method)  # as the HTTP conventions name a span with no route
 
     FlaskInstrumentor().instrument_app(app, request_hook=name_unrouted_span, enable_commenter=False,
                                        excluded_urls=settings.otel_flask_excluded_urls or HEALTH_CHECK_URL)
@@ -95,13 +90,8 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                 if name in span.attributes:
                     span.set_attribute(name, redact(span.attributes[name]))
 
-    where = [f"OTLP/HTTP to {traces_destination(settings)}" + (
-        f" with headers {', '.join(settings.otlp_header_names)}" if settings.otlp_header_names else "")
-        if name == "otlp" else "the console" for name in names if name in exporters]
+    headers = f" with headers {', '.join(settings.otlp_header_names)}" if settings.otlp_header_names else ""
+    where = " and ".join(f"OTLP/HTTP to {redact_url(settings.otlp_traces_url)}{headers}" if name == "otlp"
+                         else "the console" for name in names if name in exporters) or "nowhere"
     hint = "" if "otlp" in names else ": set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Honeycomb"
-    return True, f"spans as {trace.get_tracer_provider().resource.attributes[SERVICE_NAME]} to {' and '.join(where) or 'nowhere'}{hint}"
-
-
-def traces_destination(settings: Settings) -> str:
-    """Where the otlp exporter sends spans (the SDK's default when unset), credentials redacted."""
-    return redact_url(settings.otlp_traces_endpoint or "http://localhost:4318/v1/traces")
+    return True, f"spans as {trace.get_tracer_provider().resource.attributes[SERVICE_NAME]} to {where}{hint}"
