@@ -416,16 +416,12 @@ def test_the_aws_collector_signs_the_backends_spans_to_xrays_otlp_endpoint_besid
     assert service_env("otel-collector-aws", ACCOUNTS)["AWS_REGION"] == ACCOUNTS["AWS_DEFAULT_REGION"]
 
 
-def test_the_aws_collector_sends_xray_only_the_traces_its_rule_keeps_and_honeycomb_all():
-    """The backend marks each span with X-Ray's decision (cruddur.xray.sampled); only X-Ray's
-    pipeline drops the spans not marked true."""
+def test_the_aws_collector_sends_xray_and_honeycomb_every_span_the_backend_kept():
+    """The backend's sampler (OTEL_TRACES_SAMPLER) decides once: no pipeline drops spans of its own."""
     config = AWS_COLLECTOR_CONFIG
     pipelines = config["service"]["pipelines"]
-    (xray,) = [p for p in pipelines.values() if any("auth" in config["exporters"][e] for e in p["exporters"])]
-    assert [config["processors"][name] for name in xray["processors"]] == [{
-        "error_mode": "ignore", "traces": {"span": ['attributes["cruddur.xray.sampled"] != true']}}]
-    others = [p for p in pipelines.values() if p is not xray]
-    assert others and not any(p.get("processors") for p in others)
+    assert sorted(len(p["exporters"]) for p in pipelines.values()) == [1, 1]
+    assert not any(p.get("processors") for p in pipelines.values()) and "processors" not in config
     assert {receiver for p in pipelines.values() for receiver in p["receivers"]} == {"otlp"}
 
 
