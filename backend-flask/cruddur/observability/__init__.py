@@ -43,10 +43,10 @@ def init_app(app: Flask, settings: Settings) -> None:
 def shutdown() -> None:
     """gunicorn's worker_exit: each SDK sends what it holds, then stops. Each send is bounded by its
     exporter's or client's timeout, and gunicorn's graceful_timeout ends a worker still waiting."""
+    if rollbar_sdk.SETTINGS["access_token"]:  # Rollbar is on: its items in flight, each within its timeout
+        rollbar_sdk.wait()
     for provider in (trace.get_tracer_provider(), get_logger_provider()):
         if isinstance(provider, (TracerProvider, LoggerProvider)):
             provider.shutdown()
-    if rollbar_sdk.SETTINGS["access_token"]:  # Rollbar is on: its sending threads end within their timeout
-        rollbar_sdk.wait()
     for handler in logging.getLogger().handlers:
         handler.close()  # watchtower's sends what it has queued
