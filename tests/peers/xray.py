@@ -46,6 +46,10 @@ class XRayDaemon:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def clear(self) -> None:
+        with self._lock:
+            self.documents.clear()
+
     def segments(self) -> list[dict]:
         """Top-level segment documents (streamed subsegments have a `parent_id` and `type`)."""
         with self._lock:

@@ -20,7 +20,8 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from cruddur.config import Settings
-from cruddur.observability import otel, sigv4
+from cruddur.observability import sigv4
+from cruddur.observability.redact import redact_url
 
 # X-Ray's OTLP endpoint takes gzip or nothing; a hung endpoint holds the span thread this long.
 EXPORT_TIMEOUT_S = 5
@@ -29,7 +30,7 @@ XRAY_HEADER = "X-Amzn-Trace-Id"
 CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
 
 
-def sampling_rule(rule_file) -> tuple[dict, str]:
+def sampling_rule(rule_file) -> tuple[dict | None, str]:
     """aws/json/xray.json's rule as the SDK's local rule (so the same numbers apply when the daemon
     hands out no centralised rules), and where it came from; the SDK's default when unreadable."""
     try:
@@ -52,8 +53,9 @@ def xray_root() -> str | None:
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
     mode = settings.xray_export
-    # Off the daemon route, user_activities' in_subsegment is a no-op (AWS_XRAY_SDK_ENABLED wins).
-    global_sdk_config.set_sdk_enabled(mode == "daemon")
+    # user_activities' in_subsegment is a no-op unless the daemon route is on (AWS_XRAY_SDK_ENABLED wins).
+    global_sdk_config.set_sdk_enabled(mode == "daemon" and bool(settings.xray_daemon_address)
+                                      and not settings.otel_sdk_disabled)
     if mode is None:
         return False, ("set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments, "
                        "or XRAY_EXPORT=otlp for X-Ray's OTLP endpoint")
@@ -61,12 +63,27 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         return False, f"XRAY_EXPORT is {mode!r}: use daemon, otlp or collector"
     if settings.otel_sdk_disabled:
         return False, "OTEL_SDK_DISABLED is true, and X-Ray's trace is OpenTelemetry's"
+    if mode == "daemon" and not settings.xray_daemon_address:
+        return False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)"
+    if mode == "daemon" and not global_sdk_config.sdk_enabled():
+        return False, "AWS_XRAY_SDK_ENABLED is false"
+    found = sigv4.otlp_endpoint("xray", "/v1/traces") if mode == "otlp" else None
+    if isinstance(found, str):
+        return False, found
+
+    # Added before the daemon route's middleware, so it runs after the middleware's own hook (Flask
+    # runs after_request hooks in reverse), whose header names no trace when a segment is not sampled.
+    @app.after_request
+    def xray_trace_header(response):
+        if root := xray_root():
+            response.headers[XRAY_HEADER] = f"Root={root}"
+        else:
+            response.headers.pop(XRAY_HEADER, None)
+        return response
+
     if mode == "daemon":
-        return init_daemon(app, settings)
+        return True, init_daemon(app, settings)
     if mode == "otlp":
-        found = sigv4.otlp_endpoint("xray", "/v1/traces")
-        if isinstance(found, str):
-            return False, found
         endpoint, where = found
         if first_app:
             # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
@@ -74,22 +91,11 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                 **endpoint, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)))
         detail = f"spans over OTLP/HTTP to {where}"
     else:
-        detail = f"spans through the OpenTelemetry Collector at {otel.traces_destination(settings)}"
-
-    @app.after_request
-    def xray_trace_header(response):
-        if root := xray_root():
-            response.headers[XRAY_HEADER] = f"Root={root}"
-        return response
-
+        detail = f"spans through the OpenTelemetry Collector at {redact_url(settings.otlp_traces_url)}"
     return True, detail + "; every trace that OTEL_TRACES_SAMPLER keeps"
 
 
-def init_daemon(app: Flask, settings: Settings) -> tuple[bool, str]:
-    if not settings.xray_daemon_address:
-        return False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)"
-    if not global_sdk_config.sdk_enabled():
-        return False, "AWS_XRAY_SDK_ENABLED is false"
+def init_daemon(app: Flask, settings: Settings) -> str:
     rules, rules_detail = sampling_rule(settings.xray_sampling_rule_file)
     xray_recorder.configure(service="backend-flask", dynamic_naming=settings.xray_url, plugins=(),
                             daemon_address=settings.xray_daemon_address, context_missing="IGNORE_ERROR",
@@ -109,4 +115,4 @@ def init_daemon(app: Flask, settings: Settings) -> tuple[bool, str]:
         request.environ["HTTP_X_AMZN_TRACE_ID"] = header
 
     XRayMiddleware(app, xray_recorder)
-    return True, f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}"
+    return f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}"
