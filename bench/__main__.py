@@ -1,4 +1,4 @@
-"""`python -m bench`: issues 6 and 12's benchmark, printed and written to docs/benchmarks.md.
+"""`python -m bench`: issue 23's side-by-side benchmark, printed and written to docs/benchmarks.md.
 
 Every variant, the four peers included, runs under one gunicorn gthread worker of four
 threads (Cruddur's shipped settings) pinned to core 0, with wrk and the loopback peers on core 1; rounds are interleaved (a, b, c, … then again) and each
@@ -18,8 +18,9 @@ from bench import agents
 from bench.load import Load, wrk
 from bench.peers import Peers
 from bench.profile import Profile, record, summarise, thread_cpu, thread_names
-from bench.report import Measurement, Row, cheapest_peer, machine, main_table, markdown, targets, tax, verdict, write_doc
-from bench.variants import BY_KEY, Variant
+from bench.report import (Measurement, Row, cheapest_peer, machine, main_table, markdown, ratios_table, targets, tax,
+                          verdict, write_doc)
+from bench.variants import BY_KEY, DEFAULT, Variant
 from bench.worker import ONE_WORKER, SERVERS, Worker, rss_mib
 
 WORKER_CPUS, LOAD_CPUS = "0", "1"
@@ -28,16 +29,17 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default=",".join(BY_KEY), help="keys to run, in this order")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per measurement")
+    parser.add_argument("--variants", default=",".join(DEFAULT),
+                        help=f"keys to run, in this order, of {','.join(BY_KEY)}")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=8, help="wrk's duration per measurement")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement (≥ 1)")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--scaling", default="1,32",
+    parser.add_argument("--scaling", default="",
                         help="other connection counts for (a), the cheapest peer and (c); '' skips")
-    parser.add_argument("--memory-requests", type=int, default=50_000, help="for (c)'s RSS; 0 skips")
+    parser.add_argument("--memory-requests", type=int, default=20_000, help="for (c)'s RSS; 0 skips")
     parser.add_argument("--profile-seconds", type=int, default=15, help="py-spy on (c); 0 skips")
-    parser.add_argument("--servers", default="gthread-2x4,sync-1",
+    parser.add_argument("--servers", default="",
                         help=f"other gunicorn settings to run (c) under, of {','.join(SERVERS)}; '' skips")
     parser.add_argument("--doc", default=str(DOC), help="file to write the results into; '' skips")
     args = parser.parse_args(argv)
@@ -70,8 +72,8 @@ class Bench:
                 cpu_ms = (worker.cpu_seconds() - cpu) * 1000 / max(load.requests, 1)
             finally:
                 output = worker.stop()
-        measurement = Measurement(variant, connections, load, cpu_ms,
-                                  session.lost(answered + load.requests, output), session.received())
+        measurement = Measurement(variant, connections, load, cpu_ms, session.lost(answered + load.requests, output),
+                                  session.received(), session.db_spans())
         print(f"  {variant.key:>3} c={connections:<3} {server}: {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
               f"p99 {load.p99_ms:6.1f} ms  CPU {cpu_ms:5.2f} ms/req  non-2xx {load.non2xx}  "
               f"lost {measurement.lost}  received {measurement.received}", file=sys.stderr)
@@ -207,9 +209,11 @@ def main(argv: list[str]) -> None:
         machine(),
         f"### Side by side ({args.connections} connections)",
         main_table(rows),
-        "### Targets of issue 12",
+        "### Targets of issue 23",
         verdict(targets(rows)),
     ]
+    if ratios := ratios_table(rows):
+        sections += ["### Each tax as a ratio", ratios]
     if len(scaling) > 1:
         sections += ["### Cost with load", scaling_table(scaling, scaled)]
     if servers:

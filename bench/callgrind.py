@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import agents
 from bench.peers import Peers
 from bench.variants import BY_KEY, Variant
-from bench.worker import HOME, REPO
+from bench.worker import REPO
 from tests.processes import BACKEND_DIR
 
 TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.M)
@@ -34,7 +34,7 @@ def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: i
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
                f"--callgrind-out-file={out}/{variant.key}.%p",
                *(str(bin / name) for name in variant.launcher), str(bin / "python"),
-               "-m", "bench.drive", variant.app, HOME, str(warmup), str(requests)]
+               "-m", "bench.drive", variant.app, variant.path, str(warmup), str(requests)]
     # A fixed hash seed: dicts and sets laid out alike from run to run, so their probing costs the same.
     env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO), str(BACKEND_DIR)]), "PYTHONHASHSEED": "0"}
     driver = subprocess.Popen(command, cwd=BACKEND_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

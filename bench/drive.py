@@ -32,12 +32,9 @@ def get(client, path: str, requests: int) -> None:
 
 
 def main(app_path: str, path: str, warmup: int, requests: int) -> None:
-    """Start and stop Cruddur's telemetry around the requests, as gunicorn.conf.py's hooks do."""
+    """Flush Cruddur's telemetry at the end, as gunicorn.conf.py's worker_exit does."""
     module, _, name = app_path.partition(":")
     app = getattr(importlib.import_module(module), name)
-    telemetry = app.extensions.get("cruddur.telemetry")
-    if telemetry is not None:
-        telemetry.start()
     client = app.test_client()
     get(client, path, warmup)
     say("ready")
@@ -45,8 +42,10 @@ def main(app_path: str, path: str, warmup: int, requests: int) -> None:
     get(client, path, requests)
     say("done")
     wait_for_line()
-    if telemetry is not None:
-        telemetry.shutdown()
+    if "cruddur.settings" in app.extensions:  # Cruddur's app, or a bench app built by its factory
+        from cruddur import observability
+
+        observability.shutdown()
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.variants import Variant
 from tests.peers.aws_otlp import SignedOtlpEndpoint
@@ -18,6 +21,9 @@ from tests.peers.otlp import OtlpReceiver
 from tests.peers.postgres import PostgresServer
 from tests.peers.rollbar import RollbarStandIn
 from tests.peers.xray import XRayDaemon
+
+REPO = Path(__file__).resolve().parent.parent
+ACCESS_LINE = re.compile(r'"logger": ?"cruddur\.access"')  # json.dumps's separators, or orjson's
 
 LOG_GROUP = "cruddur"  # the journal's, which hard-codes it
 ROLLBAR_TOKEN = "bench-post-server-item-token"
@@ -34,7 +40,7 @@ class Sink:
 
     def __init__(self, paths: tuple[str, ...]):
         self.paths = paths
-        self.requests = self.items = self.bytes = 0
+        self.requests = self.items = self.bytes = self.db_spans = 0
         self._lock = threading.Lock()
         self._http = LoopbackHTTPServer(_SinkHandler)
         self._http.server.sink = self
@@ -45,11 +51,16 @@ class Sink:
     def count(self, headers, body: bytes) -> int:
         return 1
 
+    def queries(self, body: bytes) -> int:
+        """The database spans in a payload."""
+        return 0
+
     def record(self, headers, body: bytes) -> None:
         with self._lock:
             self.requests += 1
             self.bytes += len(body)
             self.items += self.count(headers, body)
+            self.db_spans += self.queries(body)
 
     def __enter__(self) -> Sink:
         self._http.start()
@@ -68,6 +79,9 @@ class DatadogAgent(Sink):
     def count(self, headers, body: bytes) -> int:
         return int(headers.get("X-Datadog-Trace-Count", 0))
 
+    def queries(self, body: bytes) -> int:
+        return body.count(b"sqlite.query") + body.count(b"sqlalchemy.query")  # msgpack keeps names as bytes
+
 
 class SentryIngest(Sink):
     """Sentry's envelope endpoint for project 1; counts the transactions in the envelopes."""
@@ -78,6 +92,9 @@ class SentryIngest(Sink):
 
     def count(self, headers, body: bytes) -> int:
         return body.count(b'"type":"transaction"')
+
+    def queries(self, body: bytes) -> int:
+        return body.count(b'"op":"db"')
 
 
 class _SinkHandler(QuietHandler):
@@ -124,6 +141,18 @@ class Session:
             return sum(span["kind"] == "SERVER" for span in self.xray.spans())
         return None
 
+    def db_spans(self) -> float | None:
+        """Database spans per traced request at the variant's sink: each app should trace its two
+        SELECTs once (like for like); None where no sink shows them."""
+        agent = self.variant.agent
+        if agent in ("otel", "adot") or "otlp" in self.variant.integrations:
+            spans = self.receiver.spans()
+            servers = sum(span["kind"] == "SERVER" for span in spans)
+            db = sum(any(name.startswith("db.") for name in span["attributes"]) for span in spans)
+            return db / servers if servers else None
+        sink = {"ddtrace": self.datadog, "sentry": self.sentry}.get(agent)
+        return sink.db_spans / sink.items if sink and sink.items else None
+
     def lost(self, answered: int, output: str) -> int | None:
         """Requests served without their access line, span or CloudWatch line; None for the fixtures.
 
@@ -133,7 +162,7 @@ class Session:
         """
         if not self.variant.cruddur:
             return None
-        counts = [output.count('"logger": "cruddur.access"')]
+        counts = [len(ACCESS_LINE.findall(output))]
         if "otlp" in self.variant.integrations:
             counts.append(sum(span["kind"] == "SERVER" for span in self.receiver.spans()))
         if self.variant.console:
@@ -226,4 +255,15 @@ class Peers:
             env.update({"CLOUDWATCH_LOGS_EXPORT": "otlp", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": logs.url})
         if "rollbar" in on:
             env["ROLLBAR_ACCESS_TOKEN"] = ROLLBAR_TOKEN
+        env.update(variant.env)
+        if rule := env.pop("BENCH_XRAY_RULE", None):
+            env["AWS_XRAY_SAMPLING_RULE_FILE"] = str(self.xray_rule(rule))
         return env
+
+    def xray_rule(self, which: str) -> Path:
+        """aws/json/xray.json with no reservoir and a rate of 1 ("all") or 0 ("none"), in a temp file."""
+        rule = json.loads((REPO / "aws" / "json" / "xray.json").read_text())
+        rule["SamplingRule"].update(ReservoirSize=0, FixedRate={"all": 1.0, "none": 0.0}[which])
+        path = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="cruddur-rule-"))) / "xray.json"
+        path.write_text(json.dumps(rule))
+        return path

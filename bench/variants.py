@@ -1,11 +1,15 @@
-"""What is measured side by side: the fixtures, the four peers and Cruddur's configurations."""
+"""What is measured side by side: the fixtures, the four peers and Cruddur's configurations,
+and the probes that take Cruddur's cost apart (callgrind only: `python -m bench.callgrind`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 CRUDDUR = "app:app"
 BARE = "bench.apps.bare:app"
+PROBE = "bench.apps.probe:app"  # Cruddur's app with one part swapped or taken out (BENCH_PROBE)
 ALL = frozenset({"otlp", "xray", "cloudwatch", "rollbar"})
+HOME = "/api/activities/home"
+USER = "/api/activities/@andrewbrown"  # the route with the journal's mock-data subsegment
 
 
 @dataclass(frozen=True)
@@ -23,30 +27,69 @@ class Variant:
     # X-Ray and CloudWatch Logs through their OTLP endpoints instead of the daemon and watchtower.
     aws_otlp: bool = False
     store: str = "sqlite"
+    # More variables for the worker (a probe's BENCH_PROBE, a sampling rule...), and the path served.
+    env: tuple[tuple[str, str], ...] = ()
+    path: str = HOME
+    # In `python -m bench`'s default run (issue 23's targets need these); the others on request.
+    default: bool = True
 
     @property
     def cruddur(self) -> bool:
-        return self.app == CRUDDUR
+        return self.app in (CRUDDUR, PROBE)
+
+
+def probe(key: str, label: str, base: Variant, **changes) -> Variant:
+    """`base` with one change, for callgrind: a BENCH_PROBE mode of bench/apps/probe.py, a rule, a path."""
+    mode = changes.pop("mode", None)
+    env = base.env + ((("BENCH_PROBE", mode),) if mode else ()) + changes.pop("env", ())
+    return Variant(key, label, PROBE if mode else base.app, base.integrations, base.console, base.agent,
+                   base.launcher, base.aws_otlp, base.store, env, changes.pop("path", base.path), default=False)
 
 
 VARIANTS = [
     Variant("a", "bare Flask, no telemetry", BARE),
-    Variant("b", "the journal's wiring", "bench.apps.journal:app", ALL),
+    Variant("b", "the journal's wiring", "bench.apps.journal:app", ALL, default=False),
     Variant("c", "Cruddur, all four, the journal's daemon route", CRUDDUR, ALL),
     Variant("c2", "Cruddur, all four, X-Ray and CloudWatch through OTLP", CRUDDUR, ALL, aws_otlp=True),
     Variant("d", "Cruddur, no accounts (console spans)", CRUDDUR, console=True),
     Variant("e1", "Cruddur, OpenTelemetry (OTLP) alone", CRUDDUR, frozenset({"otlp"})),
-    Variant("e2", "Cruddur, X-Ray alone", CRUDDUR, frozenset({"xray"})),
-    Variant("e3", "Cruddur, CloudWatch Logs alone", CRUDDUR, frozenset({"cloudwatch"})),
-    Variant("e4", "Cruddur, Rollbar alone", CRUDDUR, frozenset({"rollbar"})),
+    Variant("e2", "Cruddur, X-Ray alone (daemon route)", CRUDDUR, frozenset({"xray"}), default=False),
+    Variant("e3", "Cruddur, CloudWatch Logs alone", CRUDDUR, frozenset({"cloudwatch"}), default=False),
+    Variant("e4", "Cruddur, Rollbar alone", CRUDDUR, frozenset({"rollbar"}), default=False),
     Variant("f", "Cruddur, exporting nothing (OTEL_TRACES_EXPORTER=none)", CRUDDUR),
     Variant("p1", "peer: OpenTelemetry zero-code agent (OTLP/HTTP)", BARE, agent="otel",
             launcher=("opentelemetry-instrument",)),
     Variant("p2", "peer: ADOT Python (OTLP/HTTP)", BARE, agent="adot", launcher=("opentelemetry-instrument",)),
     Variant("p3", "peer: ddtrace-run", BARE, agent="ddtrace", launcher=("ddtrace-run",)),
     Variant("p4", "peer: sentry-sdk, traces_sample_rate=1.0", "bench.apps.sentry:app", agent="sentry"),
-    Variant("apg", "bare Flask, PostgreSQL", BARE, store="postgresql"),
-    Variant("cpg", "Cruddur, all four (daemon route), PostgreSQL", CRUDDUR, ALL, store="postgresql"),
+    Variant("apg", "bare Flask, PostgreSQL", BARE, store="postgresql", default=False),
+    Variant("cpg", "Cruddur, all four (daemon route), PostgreSQL", CRUDDUR, ALL, store="postgresql", default=False),
 ]
-BY_KEY = {variant.key: variant for variant in VARIANTS}
+_BY_KEY = {variant.key: variant for variant in VARIANTS}
+# X-Ray's sampling rule as aws/json/xray.json words it, every request or none (bench.peers writes them):
+# the daemon route's cost per sampled and per unsampled request, whatever share the reservoir takes.
+ALL_SAMPLED, NONE_SAMPLED = (("BENCH_XRAY_RULE", "all"),), (("BENCH_XRAY_RULE", "none"),)
+F, E2 = _BY_KEY["f"], _BY_KEY["e2"]
+PROBES = [
+    # The two JSON lines a request (HomeActivities and the access line), on (f): nothing exported.
+    probe("f-nologs", "(f) without its log lines (Cruddur's loggers at WARNING)", F, mode="nologs"),
+    probe("f-orjson", "(f), lines by python-json-logger's OrjsonFormatter", F, mode="orjson"),
+    probe("f-hand", "(f), lines by a minimal hand formatter (json.dumps)", F, mode="hand"),
+    probe("f-handorjson", "(f), lines by a minimal hand formatter (orjson.dumps)", F, mode="handorjson"),
+    probe("f-nofilter", "(f) without the add_trace_id filter (no trace id, no clip)", F, mode="nofilter"),
+    probe("f-idonly", "(f), the filter sets the trace id only (no clip)", F, mode="idonly"),
+    probe("f-noflush", "(f), the handler flushes stdout only when its buffer fills", F, mode="noflush"),
+    probe("f-best", "(f), OrjsonFormatter and the trace-id-only filter", F, mode="best"),
+    # The daemon route's parts: every request sampled or none, the middleware taken out, the mock-data subsegment.
+    probe("e2-all", "(e2), every request sampled", E2, env=ALL_SAMPLED),
+    probe("e2-none", "(e2), no request sampled", E2, env=NONE_SAMPLED),
+    probe("e2-nomw", "(e2) without the X-Ray middleware's hooks", E2, mode="nomiddleware"),
+    probe("f-user", "(f) on the user feed", F, path=USER),
+    probe("e2-user", "(e2), every request sampled, on the user feed (mock-data subsegment)", E2,
+          env=ALL_SAMPLED, path=USER),
+    probe("e2-user-nosub", "(e2-user) with in_subsegment a no-op", E2, mode="nosubsegment", env=ALL_SAMPLED,
+          path=USER),
+]
+BY_KEY = {variant.key: variant for variant in VARIANTS + PROBES}
 PEERS = [variant.key for variant in VARIANTS if variant.agent]
+DEFAULT = [variant.key for variant in VARIANTS if variant.default]

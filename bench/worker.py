@@ -11,11 +11,10 @@ from pathlib import Path
 import requests
 
 from bench import agents
-from bench.variants import Variant
+from bench.variants import HOME, Variant
 from tests.processes import BACKEND_DIR, free_port
 
 REPO = BACKEND_DIR.parent
-HOME = "/api/activities/home"
 # gunicorn settings to compare, `class-workers[xthreads]`; the first is the side-by-side
 # setting of issue 12, Cruddur's own (gunicorn.conf.py) on one worker (--threads 1: more
 # would turn sync into gthread).
@@ -38,7 +37,7 @@ class Worker:
     def __init__(self, variant: Variant, env: dict[str, str], output: Path, cpus: str = "0",
                  server: str = ONE_WORKER):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}{HOME}"
+        self.url = f"http://127.0.0.1:{self.port}{variant.path}"
         self.output = output
         bin = agents.venv(variant.agent) if variant.agent else Path(sys.executable).parent
         self.command = ["taskset", "-c", cpus, *(str(bin / name) for name in (*variant.launcher, "gunicorn")),
