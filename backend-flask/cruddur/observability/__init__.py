@@ -1,9 +1,8 @@
-"""Observability, with OpenTelemetry as the spine: `otel` (spans, Honeycomb), `xray`, `cloudwatch`,
-`rollbar`, `logs` (JSON lines), `redact` (the one secret policy), `sigv4` (AWS's OTLP endpoints).
-
-The SDKs' state is process-wide, as their documentation sets it up: the first app of a process
-(in gunicorn, each worker's, after the fork) configures them from its settings, and every app
-is instrumented with them. Each integration's `init_app` says whether it is on, and why.
+"""Observability, OpenTelemetry its spine: otel (Honeycomb), xray, cloudwatch and rollbar, each with
+one init_app saying whether it is on and why; logs (JSON lines), redact (the one secret policy),
+sigv4 (AWS's OTLP endpoints). The SDKs' state is per process, as their documentation sets it up:
+a process's first app (in gunicorn, each worker's, after the fork) configures it, and every app
+is instrumented with it.
 """
 import logging
 
@@ -24,26 +23,24 @@ logger = logging.getLogger(__name__)
 
 def init_app(app: Flask, settings: Settings) -> None:
     first_app = not isinstance(trace.get_tracer_provider(), TracerProvider)
-    # In this order: Flask runs before_request hooks in the order they are added (after_request
-    # ones in reverse). The request's span comes first, so X-Ray roots its segment in the span's
-    # trace, and every log line of the request, the access line included, carries its id.
+    # In this order: Flask runs before_request hooks in the order they are added, after_request
+    # ones in reverse. The request's span comes first, so X-Ray roots its segment in its trace,
+    # and every log line of the request, the access line included, carries its trace id.
     logs.init_app(app, first_app, settings.failure_log_interval_s)
-    statuses = {
-        "opentelemetry": otel.init_app(app, settings, first_app),
-        "xray": xray.init_app(app, settings, first_app),
-        "cloudwatch": cloudwatch.init_app(app, settings, first_app),
-        "rollbar": rollbar.init_app(app, settings, first_app),
-    }
-    app.extensions[INTEGRATIONS] = {name: "on" if enabled else "off" for name, (enabled, _) in statuses.items()}
-    for name, (enabled, detail) in statuses.items():
-        logger.info("%s: %s (%s)", name, app.extensions[INTEGRATIONS][name], detail,
-                    extra={"integration": name, "enabled": enabled, "detail": detail})
+    statuses = {"opentelemetry": otel.init_app(app, settings, first_app),
+                "xray": xray.init_app(app, settings, first_app),
+                "cloudwatch": cloudwatch.init_app(app, settings, first_app),
+                "rollbar": rollbar.init_app(app, settings, first_app)}
+    app.extensions[INTEGRATIONS] = {name: "on" if on else "off" for name, (on, _) in statuses.items()}
+    for name, (on, detail) in statuses.items():
+        logger.info("%s: %s (%s)", name, "on" if on else "off", detail,
+                    extra={"integration": name, "enabled": on, "detail": detail})
 
 
 def shutdown() -> None:
     """gunicorn's worker_exit: each SDK sends what it holds, then stops. Each send is bounded by its
-    exporter's or client's timeout, and gunicorn's graceful_timeout ends a worker still waiting."""
-    if rollbar_sdk.SETTINGS["access_token"]:  # Rollbar is on: its items in flight, each within its timeout
+    exporter's or client's timeout; gunicorn's graceful_timeout ends a worker still waiting."""
+    if rollbar_sdk.SETTINGS["access_token"]:  # Rollbar is on: its items in flight end within their timeout
         rollbar_sdk.wait()
     for provider in (trace.get_tracer_provider(), get_logger_provider()):
         if isinstance(provider, (TracerProvider, LoggerProvider)):

@@ -1,7 +1,6 @@
-"""Logging the way Flask apps write it: every record, the SDKs' included, as a JSON line on stdout
-with its request's trace id, written on the calling thread (stdout is local: no queue); an access
-line per request; and an SDK's failures told once per interval rather than once per send.
-"""
+"""Logging as Flask apps write it: every record, the SDKs' included, a JSON line on stdout with its
+request's trace id, written on the calling thread (stdout is local: no queue); an access line per
+request; and an SDK's failures told once per interval, not once per send."""
 import collections
 import logging
 import sys
@@ -34,7 +33,7 @@ class RateLimit(logging.Filter):
         self.lock = threading.Lock()
 
     def wait_s(self) -> float:
-        """0 if the event may happen now (and counts it), else the seconds until it may."""
+        """0 if the event may happen now (counting it), else the seconds until it may."""
         with self.lock:
             now = time.monotonic()
             if len(self.times) == self.times.maxlen and now - self.times[0] < self.seconds:

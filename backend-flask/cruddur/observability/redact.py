@@ -1,7 +1,5 @@
-"""The one secret policy: which names hold secrets, and how a value that may hold one is redacted.
-
-Span attributes, log lines, Rollbar items, the start-up lines and `/api/health` all follow it.
-"""
+"""The one secret policy, which span attributes, log lines, Rollbar items and the start-up lines
+follow: which names hold secrets, and how a value that may hold one is redacted."""
 import re
 from urllib.parse import unquote_plus, urlsplit
 
