@@ -177,8 +177,6 @@ def test_the_rule_file_decides_which_requests_are_sampled(make_xray_app, daemon,
     assert startup_detail(caplog, "xray").endswith("; rule Cruddur from rate-0.0.json: 0 a second, then 0%")
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="user_activities.py: in_subsegment yields None outside a segment (flask shell, a job)")
 def test_services_run_outside_a_request_without_a_segment(make_xray_app):
     with make_xray_app().app_context():
         assert [activity["handle"] for activity in UserActivities.run("worf")] == ["worf"]

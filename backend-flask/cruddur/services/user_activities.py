@@ -29,6 +29,7 @@ class UserActivities:
                 results = queries.activities_where(connection, now, queries.public(),
                                                    activities.c.user_uuid == user.uuid)
                 mock_data.set_attributes({"app.now": now.isoformat(), "app.result_length": len(results)})
-                subsegment.put_metadata("key", {"now": now.isoformat(), "results-size": len(results)}, "namespace")
+                if subsegment is not None:  # None outside a segment (flask shell, a job)
+                    subsegment.put_metadata("key", {"now": now.isoformat(), "results-size": len(results)}, "namespace")
         span.set_attribute("app.result_length", len(results))
         return results
