@@ -212,6 +212,11 @@ class Peers:
                 SignedOtlpEndpoint("logs", REGION, keys), DatadogAgent(), SentryIngest())]
             receiver, daemon, xray, logs, datadog, sentry = peers
             env = self.env(variant, *peers)
+            if variant.store == "sqlite":
+                # A database of its own, seeded afresh: the instance folder's is shared with whatever else
+                # runs Cruddur here (tests add cruds), and the feed's size would drift between measurements.
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="cruddur-bench-db-"))
+                env["DATABASE_URL"] = f"sqlite:///{folder}/cruddur.db"
             yield Session(variant, receiver, daemon, self.moto, xray, logs, datadog, sentry, env)
 
     def env(self, variant: Variant, receiver: OtlpReceiver, daemon: XRayDaemon, xray: SignedOtlpEndpoint,
