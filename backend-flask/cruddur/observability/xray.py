@@ -1,12 +1,8 @@
-"""AWS X-Ray, by one of three routes (XRAY_EXPORT), each recording OpenTelemetry's trace id:
-
-- `daemon`, the journal's: the X-Ray SDK's middleware makes a segment per request and sends it
-  over UDP to the daemon, sampled by aws/json/xray.json's rule;
-- `otlp`, the route AWS prescribes after the SDK's end of support: the app's spans, signed with
-  SigV4, to X-Ray's OTLP endpoint, by one more exporter on the same tracer provider;
-- `collector`: the app's OTLP exporter points at the OpenTelemetry Collector, which signs the
-  spans for X-Ray (docker-compose.yml's aws-collector profile). Configuration only.
-"""
+"""AWS X-Ray, by one of three routes (XRAY_EXPORT), each with OpenTelemetry's trace id: `daemon`,
+the journal's (the SDK's middleware, a segment per request over UDP to the daemon, sampled by
+aws/json/xray.json's rule); `otlp`, AWS's route after the SDK's end of support (one more exporter
+on the tracer provider, signed with SigV4); `collector` (configuration only: the OTLP endpoint
+is the Collector, which signs the spans for X-Ray)."""
 import json
 import re
 
@@ -31,8 +27,8 @@ CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
 
 
 def sampling_rule(rule_file) -> tuple[dict | None, str]:
-    """aws/json/xray.json's rule as the SDK's local rule (so the same numbers apply when the daemon
-    hands out no centralised rules), and where it came from; the SDK's default when unreadable."""
+    """aws/json/xray.json's rule as the SDK's local rule (used while the daemon hands out none), and
+    where it came from; None (the SDK's default) when unreadable."""
     try:
         rule = json.loads(rule_file.read_text())["SamplingRule"]
         target = {"fixed_target": rule["ReservoirSize"], "rate": rule["FixedRate"]}
@@ -47,8 +43,7 @@ def sampling_rule(rule_file) -> tuple[dict | None, str]:
 def xray_root() -> str | None:
     """The current OpenTelemetry trace id as X-Ray writes it, or None outside a trace."""
     context = trace.get_current_span().get_span_context()
-    hex_id = trace.format_trace_id(context.trace_id)
-    return f"1-{hex_id[:8]}-{hex_id[8:]}" if context.is_valid else None
+    return f"1-{context.trace_id >> 96:08x}-{context.trace_id & (1 << 96) - 1:024x}" if context.is_valid else None
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
@@ -83,16 +78,13 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
 
     if mode == "daemon":
         return True, init_daemon(app, settings)
-    if mode == "otlp":
-        endpoint, where = found
-        if first_app:
-            # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
-            trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-                **endpoint, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)))
-        detail = f"spans over OTLP/HTTP to {where}"
-    else:
-        detail = f"spans through the OpenTelemetry Collector at {redact_url(settings.otlp_traces_url)}"
-    return True, detail + "; every trace that OTEL_TRACES_SAMPLER keeps"
+    if mode == "collector":
+        return True, f"spans through the OpenTelemetry Collector at {redact_url(settings.otlp_traces_url)}"
+    endpoint, where = found
+    if first_app:  # explicit arguments: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's
+        trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+            **endpoint, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)))
+    return True, f"spans over OTLP/HTTP to {where}"
 
 
 def init_daemon(app: Flask, settings: Settings) -> str:
