@@ -37,7 +37,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--scaling", default="",
                         help="other connection counts for (a), the cheapest peer and (c); '' skips")
-    parser.add_argument("--memory-requests", type=int, default=20_000, help="for (c)'s RSS; 0 skips")
+    parser.add_argument("--memory-requests", type=int, default=10_000, help="for (c)'s RSS; 0 skips")
     parser.add_argument("--profile-seconds", type=int, default=15, help="py-spy on (c); 0 skips")
     parser.add_argument("--servers", default="",
                         help=f"other gunicorn settings to run (c) under, of {','.join(SERVERS)}; '' skips")

@@ -239,6 +239,10 @@ class Peers:
                         "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
                         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces"})
+        if variant.agent == "otel":
+            # bootstrap's list has sqlite3's instrumentation too, which would trace each query a second time
+            # under SQLAlchemy's: the documented switch leaves one span a query, as Cruddur (and ADOT) make.
+            env["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = "sqlite3"
         if variant.agent == "adot":
             env.update({"OTEL_PYTHON_DISTRO": "aws_distro", "OTEL_PYTHON_CONFIGURATOR": "aws_configurator"})
         if variant.agent == "ddtrace":

@@ -44,7 +44,7 @@ class Worker:
                         "--bind", f"127.0.0.1:{self.port}", "--pythonpath", str(REPO), *SERVERS[server], variant.app]
         self.env = env
 
-    def start(self, timeout: float = 30) -> Worker:
+    def start(self, timeout: float = 120) -> Worker:  # a loaded 2-core machine starts ADOT slowly
         with self.output.open("w") as out:
             self.process = subprocess.Popen(self.command, cwd=BACKEND_DIR, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT)
