@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import boto3
 import requests
@@ -11,11 +12,26 @@ REGION = "us-east-1"
 
 
 class MotoServer:
+    """`hold()` makes it keep each request until `release()`, like a CloudWatch that hangs;
+    `held` lists the actions it kept waiting."""
+
     def __init__(self, port: int = 0):
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._answering = threading.Event()
+        self._answering.set()
+        self.held: list[str] = []
 
     def start(self) -> MotoServer:
         self._server.start()
+        app = self._server._server.app  # moto's WSGI app, behind a gate
+
+        def gated(environ, start_response):
+            if not self._answering.is_set():
+                self.held.append(environ.get("HTTP_X_AMZ_TARGET", environ["PATH_INFO"]))
+                self._answering.wait()
+            return app(environ, start_response)
+
+        self._server._server.app = gated
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         self.reset()
@@ -23,7 +39,15 @@ class MotoServer:
                                    aws_access_key_id="reader", aws_secret_access_key="reader")
         return self
 
+    def hold(self) -> None:
+        self.held = []
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
+
     def stop(self) -> None:
+        self.release()
         self.client.close()
         self._server.stop()
 

@@ -7,7 +7,10 @@
   trace and span ids, signed with SigV4 to CloudWatch Logs' OTLP endpoint (the group and its
   stream must exist).
 """
+import contextlib
 import logging
+import os
+import platform
 
 import watchtower
 from botocore.exceptions import BotoCoreError, ClientError
@@ -61,9 +64,13 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                        send_interval=settings.cloudwatch_send_interval_s, max_batch_count=MAX_BATCH_COUNT)
         try:
             handler = watchtower.CloudWatchLogHandler(create_log_group=True, **options)
+            # The stream too, now: watchtower drops the lines logged while its first send makes it.
+            with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+                client.create_log_stream(logGroupName=group, logStreamName=STREAM_NAME.format(
+                    machine_name=platform.node(), process_id=os.getpid()))
         except (BotoCoreError, ClientError) as error:  # unreachable, or a role that may only write
             handler = watchtower.CloudWatchLogHandler(create_log_group=False, **options)
-            where += f" (could not make the group: {error})"
+            where += f" (could not make the group and stream: {error})"
 
         def queue_has_room(record: logging.LogRecord) -> bool:
             """watchtower's queue has no bound: while CloudWatch is away, newer lines are dropped."""
