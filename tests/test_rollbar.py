@@ -1,258 +1,163 @@
-"""Rollbar against a stand-in for its API on loopback: warnings, errors, scrubbing, limits, shutdown."""
-import threading
+"""Rollbar against a stand-in for its item API on loopback. The SDK is process-wide, set up by the
+first app of a process: its items are proven under gunicorn, serving the app plus a `/boom` route
+that raises; only "off" is proven in process."""
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
-from flask import request
 
-from cruddur.observability import TELEMETRY
-from cruddur.observability import rollbar as rollbar_integration
-from cruddur.routes import rollbar as rollbar_route
-from tests.conftest import startup_detail
+from cruddur import create_app
 from tests.peers.rollbar import RollbarStandIn
 from tests.processes import Gunicorn, free_port
 
 TOKEN = "rollbar-test-token-7d41c2"
 ENVIRONMENT = "cruddur-tests"
-SECRETS = {
-    "authorization": "Bearer s3cr3t-authorization-9a8b",
-    "x-auth-token": "s3cr3t-x-auth-token-4d2e",
-    "x-api-token": "s3cr3t-x-api-token-8c1f",
-    "cookie": "s3cr3t-cookie-5c6d",
-    "honeycomb": "s3cr3t-honeycomb-1e2f",
-    "password": "s3cr3t-password-3a4b",
-    "query": "s3cr3t-query-token-7e8f",
-}
-
-
-class Boom(Exception):
-    pass
+# The same gunicorn and app, plus the route that raises.
+FAILING_COMMAND = ["gunicorn", "--pythonpath", str(Path(__file__).resolve().parents[1]),
+                   "tests.test_rollbar:failing_app()"]
+SECRETS = {"Authorization": "Bearer s3cr3t-authorization-9a8b", "X-Auth-Token": "s3cr3t-x-auth-token-4d2e",
+           "X-Api-Token": "s3cr3t-x-api-token-8c1f", "X-Honeycomb-Team": "s3cr3t-honeycomb-1e2f"}
+COOKIE, PASSWORD, QUERY_TOKEN = "s3cr3t-cookie-5c6d", "s3cr3t-password-3a4b", "s3cr3t-query-token-7e8f"
 
 
 def boom():
+    from flask import request
+
     raw_body = request.get_data(as_text=True)  # would reach the item if frame locals were sent
-    raise Boom(f"failed after reading {len(raw_body)} characters")
+    raise RuntimeError(f"boom: nobody expected a body of {len(raw_body)} characters")
 
 
-@pytest.fixture
+def failing_app():
+    app = create_app()
+    app.add_url_rule("/boom", view_func=boom, methods=["GET", "POST"])
+    return app
+
+
+def reporting_to(stand_in: RollbarStandIn, **env) -> dict[str, str]:
+    return {"ROLLBAR_ACCESS_TOKEN": TOKEN, "ROLLBAR_ENVIRONMENT": ENVIRONMENT, "ROLLBAR_ENDPOINT": stand_in.endpoint,
+            **env}
+
+
+def item_of(stand_in: RollbarStandIn, response: requests.Response) -> dict:
+    """The one item with the trace id of `response`, as received with its headers and raw body."""
+    trace_id = response.headers["X-Trace-Id"]
+    deadline = time.monotonic() + 10
+    while not (found := [entry for entry in list(stand_in.received)
+                         if entry["item"]["data"]["custom"]["trace_id"] == trace_id]):
+        assert time.monotonic() < deadline, f"no item with trace id {trace_id}"
+        time.sleep(0.02)
+    (entry,) = found
+    return entry
+
+
+@pytest.fixture(scope="module")
 def stand_in():
-    # Slow enough that an item is still on its way when a test flushes: the flush must wait for it.
-    with RollbarStandIn(delay_s=0.2) as peer:
+    with RollbarStandIn() as peer:
         yield peer
 
 
-@pytest.fixture
-def make_rollbar_app(make_app, stand_in):
-    """An app reporting to the stand-in, with a `/boom` route that raises."""
-    apps = []
-
-    def make(**overrides):
-        app = make_app({"ROLLBAR_ACCESS_TOKEN": TOKEN, "ROLLBAR_ENVIRONMENT": ENVIRONMENT,
-                        "ROLLBAR_ENDPOINT": stand_in.endpoint, **overrides})
-        app.add_url_rule("/boom", view_func=boom, methods=["GET", "POST"])
-        apps.append(app)
-        return app
-    yield make
-    # The SDK is process-wide: an item a sender still holds after its shutdown's deadline would
-    # be posted to the next test's stand-in, so each sender is let finish here.
-    stand_in.release()
-    for app in apps:
-        flush(app)
-        sender = app.extensions[rollbar_integration.EXTENSION].drain.thread
-        if sender.ident is not None:
-            sender.join(10)
-
-
-def flush(app) -> None:
-    app.extensions[TELEMETRY].shutdown()
-
-
-def rollbar_status(client) -> dict:
-    response = client.get("/api/health")
-    assert TOKEN not in response.get_data(as_text=True)
-    return response.get_json()["integrations"]["rollbar"]
-
-
-def test_rollbar_test_reports_the_warning_with_request_person_and_trace_id(make_rollbar_app, stand_in):
-    app = make_rollbar_app()
-    client = app.test_client()
-    response = client.get("/rollbar/test?page=2")
-    assert response.status_code == 200
-    assert response.mimetype == "text/plain" and response.get_data(as_text=True) == "Hello World!"
-    flush(app)
-
-    (received,) = stand_in.received
-    assert received["headers"]["X-Rollbar-Access-Token"] == TOKEN
-    assert TOKEN not in received["raw"], "the token travels in the header only"
-    data = received["item"]["data"]
-    assert data["level"] == "warning"
-    assert data["body"] == {"message": {"body": "Hello World!"}}
-    assert data["environment"] == ENVIRONMENT
-    assert {key: data["request"][key] for key in ("method", "url", "route")} == {
-        "method": "GET", "url": "http://localhost/rollbar/test?page=2", "route": "/rollbar/test"}
-    assert data["context"] == "/rollbar/test"
-    assert data["person"] == {"id": "andrewbrown"}
-    assert data["custom"]["trace_id"] == response.headers["X-Trace-Id"]
-
-
-def test_unhandled_exception_is_reported_as_an_error_while_the_api_answers_json_500(make_rollbar_app, stand_in):
-    app = make_rollbar_app()
-    response = app.test_client().get("/boom")
-    assert response.status_code == 500
-    assert response.get_json() == ["internal_server_error"]
-    flush(app)
-
-    (item,) = stand_in.items()
-    data = item["data"]
-    assert data["level"] == "error"
-    trace = data["body"]["trace"]
-    assert trace["exception"] == {"class": "Boom", "message": "failed after reading 0 characters"}
-    assert trace["frames"][-1]["method"] == "boom"
-    assert trace["frames"][-1]["filename"].endswith("tests/test_rollbar.py")
-    assert {key: data["request"][key] for key in ("method", "url", "route")} == {
-        "method": "GET", "url": "http://localhost/boom", "route": "/boom"}
-    assert data["person"] == {"id": "andrewbrown"}
-    assert data["custom"]["trace_id"] == response.headers["X-Trace-Id"]
-
-
-@pytest.mark.parametrize("body", ["form", "json"])
-def test_secrets_are_scrubbed_and_the_token_never_leaves_the_header(make_rollbar_app, stand_in, capsys, caplog,
-                                                                    body):
-    app = make_rollbar_app()
-    client = app.test_client()
-    client.set_cookie("session", SECRETS["cookie"])
-    fields = {"password": SECRETS["password"], "handle": "andrewbrown"}
-    response = client.post(
-        f"/boom?token={SECRETS['query']}",
-        headers={"Authorization": SECRETS["authorization"], "X-Honeycomb-Team": SECRETS["honeycomb"],
-                 "X-Auth-Token": SECRETS["x-auth-token"], "X-Api-Token": SECRETS["x-api-token"]},
-        **({"data": fields} if body == "form" else {"json": fields}),
-    )
-    assert response.status_code == 500
-    assert TOKEN not in response.get_data(as_text=True)
-    assert rollbar_status(client) == "on"
-    flush(app)
-
-    (received,) = stand_in.received
-    for secret in (*SECRETS.values(), TOKEN):
-        assert secret not in received["raw"]
-    # The secrets were there to scrub: their fields arrive, masked.
-    reported = received["item"]["data"]["request"]
-    for header in ("Authorization", "Cookie", "X-Honeycomb-Team", "X-Auth-Token", "X-Api-Token"):
-        assert set(reported["headers"][header]) == {"*"}
-    assert set(reported["GET"]["token"]) == {"*"}
-    if body == "form":
-        assert set(reported["POST"]["password"]) == {"*"} and reported["POST"]["handle"] == "andrewbrown"
-    output = capsys.readouterr()
-    assert TOKEN not in output.out + output.err + caplog.text
-
-
-def test_off_without_a_token_reports_nothing_even_with_the_sdk_set_up_in_the_process(make_app, make_rollbar_app,
-                                                                                      stand_in, capsys):
-    first = make_rollbar_app()  # sets up the process-global SDK, as an earlier app in a test run may have
-    app = make_app({"ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENDPOINT": stand_in.endpoint})
-    app.add_url_rule("/boom", view_func=boom)
-    client = app.test_client()
-
-    response = client.get("/rollbar/test")
-    assert response.status_code == 404 and response.get_json() == ["not_found"]
-    assert client.get("/boom").status_code == 500
-    assert rollbar_status(client) == "off"
-    assert "ROLLBAR_ACCESS_TOKEN" in startup_detail(capsys.readouterr().out, "rollbar")
-
-    flush(first)
-    flush(app)
-    assert stand_in.received == []
-
-
-def test_rollbar_test_reports_at_most_once_per_interval(make_rollbar_app, stand_in, monkeypatch):
-    monkeypatch.setattr(rollbar_route, "TEST_REPORT_INTERVAL_S", 0.5)
-    app = make_rollbar_app()
-    client = app.test_client()
-
-    assert client.get("/rollbar/test").status_code == 200
-    limited = client.get("/rollbar/test")
-    assert limited.status_code == 429
-    assert limited.get_json() == ["rate_limited"] and limited.headers["Retry-After"] == "1"
-    time.sleep(0.5)
-    assert client.get("/rollbar/test").status_code == 200
-    flush(app)
-
-    assert [item["data"]["body"]["message"]["body"] for item in stand_in.items()] == ["Hello World!"] * 2
-
-
-def test_a_hanging_rollbar_slows_neither_the_request_nor_the_shutdown(make_rollbar_app, stand_in, capsys):
-    stand_in.hold()
-    app = make_rollbar_app()
-    client = app.test_client()
-
-    started = time.monotonic()
-    assert client.get("/boom").status_code == 500
-    assert time.monotonic() - started < 1, "items are posted off the request's thread"
-    stand_in.wait_for(1)
-
-    started = time.monotonic()
-    app.extensions[TELEMETRY].shutdown(timeout_s=1)
-    assert time.monotonic() - started < 2
-    assert "rollbar: 1 of 1 items not delivered (0 failed, 0 dropped from a full queue, 1 unsent after 1s at exit)" in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def server(stand_in):
+    """One worker reporting to the stand-in; its database is down (a refused PostgreSQL port)."""
+    with Gunicorn(reporting_to(stand_in, ROLLBAR_TEST_INTERVAL="1",
+                               DATABASE_URL=f"postgresql://cruddur@127.0.0.1:{free_port()}/cruddur"),
+                  workers=1, command=FAILING_COMMAND) as server:
+        yield server
 
 
 @pytest.mark.live
-def test_gunicorn_workers_report_once_per_interval_and_sigterm_loses_no_item(stand_in):
-    with Gunicorn({"ROLLBAR_ACCESS_TOKEN": TOKEN, "ROLLBAR_ENDPOINT": stand_in.endpoint}, workers=2) as server:
-        # A new connection each: whichever worker takes it, each reports once in its interval.
-        answers = [requests.get(f"{server.url}/rollbar/test", headers={"Connection": "close"}, timeout=5)
-                   for _ in range(8)]
-    # Leaving the block sent SIGTERM and waited for the workers to exit.
-    reported = [answer for answer in answers if answer.status_code == 200]
-    assert 1 <= len(reported) <= 2
-    assert all(answer.status_code == 429 for answer in answers if answer not in reported)
+def test_an_unhandled_exception_is_an_item_with_request_route_person_and_trace_id_its_secrets_scrubbed(
+        server, stand_in):
+    response = requests.post(f"{server.url}/boom?page=2&token={QUERY_TOKEN}", headers=SECRETS,
+                             cookies={"session": COOKIE}, data={"password": PASSWORD, "handle": "andrewbrown"},
+                             timeout=5)
+    assert (response.status_code, response.json()) == (500, ["internal_server_error"])
 
-    items = [item["data"] for item in stand_in.items()]
-    assert sorted(item["custom"]["trace_id"] for item in items) == sorted(a.headers["X-Trace-Id"] for a in reported)
-    assert len({item["server"]["pid"] for item in items}) == len(items), "at most one item per worker"
-    assert server.output.count("rollbar: on") == 2
-    assert TOKEN not in server.output
-    assert "Traceback" not in server.output
-
-
-def test_the_environment_defaults_to_production_as_in_the_journal(make_rollbar_app, stand_in):
-    app = make_rollbar_app(ROLLBAR_ENVIRONMENT="")
-    assert app.test_client().get("/rollbar/test").status_code == 200
-    flush(app)
-    (item,) = stand_in.items()
-    assert item["data"]["environment"] == "production"
-
-
-def test_items_wait_in_a_bounded_queue_on_one_thread_and_the_oldest_are_dropped(make_rollbar_app, stand_in,
-                                                                                 monkeypatch, capsys):
-    monkeypatch.setattr(rollbar_integration, "QUEUE_CAPACITY", 3)
-    stand_in.hold()
-    app = make_rollbar_app()
-    client = app.test_client()
-    client.get("/api/activities/home")  # telemetry started: the sending thread runs
-    def app_threads():  # the stand-in's server has a thread per connection of its own
-        return [t for t in threading.enumerate() if "process_request_thread" not in t.name]
-
-    threads = app_threads()
-    assert client.get("/boom").status_code == 500
-    stand_in.wait_for(1)  # the sending thread now waits on the held item, whatever the machine's load
-    for _ in range(9):
-        assert client.get("/boom").status_code == 500
-    assert app_threads() == threads, "no thread per item"
-    app.extensions[TELEMETRY].shutdown(timeout_s=1)
-    # One item is held at the stand-in; of the nine after it, the oldest six made room for the last three.
-    assert ("rollbar: 10 of 10 items not delivered (0 failed, 6 dropped from a full queue, 4 unsent after 1s at exit)"
-            in capsys.readouterr().out)
+    received = item_of(stand_in, response)
+    assert received["headers"]["X-Rollbar-Access-Token"] == TOKEN
+    data = received["item"]["data"]
+    assert (data["level"], data["environment"], data["context"]) == ("error", ENVIRONMENT, "/boom")
+    assert data["person"] == {"id": "andrewbrown"}
+    trace = data["body"]["trace"]
+    assert trace["exception"] == {
+        "class": "RuntimeError", "message": "boom: nobody expected a body of 48 characters"}
+    assert trace["frames"][-1]["method"] == "boom" and trace["frames"][-1]["filename"].endswith("tests/test_rollbar.py")
+    assert not [frame for frame in trace["frames"] if "locals" in frame or "args" in frame]
+    request = data["request"]
+    assert {key: request[key] for key in ("method", "url", "route")} == {
+        "method": "POST", "url": f"{server.url}/boom?page=2&token=REDACTED", "route": "/boom"}
+    # The one secret policy masks what it names secret, wherever it is: headers, query, body fields.
+    for header in (*SECRETS, "Cookie"):
+        assert set(request["headers"][header]) == {"*"}
+    assert set(request["GET"]["token"]) == {"*"} and request["GET"]["page"] == "2"
+    assert set(request["POST"]["password"]) == {"*"} and request["POST"]["handle"] == "andrewbrown"
+    leaked = [secret for secret in (*SECRETS.values(), COOKIE, PASSWORD, QUERY_TOKEN, TOKEN) if secret in received["raw"]]
+    assert leaked == [], "the token travels in its header only"
 
 
-def test_a_database_that_is_down_is_a_503_and_an_item_with_the_trace_id(make_rollbar_app, stand_in):
-    app = make_rollbar_app(DATABASE_URL=f"postgresql://cruddur@127.0.0.1:{free_port()}/cruddur")  # refused
-    response = app.test_client().get("/api/activities/home")
-    assert (response.status_code, response.get_json()) == (503, ["database_unavailable"])
-    flush(app)
-    (item,) = stand_in.items()
-    assert item["data"]["level"] == "error" and item["data"]["custom"]["trace_id"] == response.headers["X-Trace-Id"]
-    (outer, *causes) = item["data"]["body"]["trace_chain"]  # SQLAlchemy's error, then the driver's
-    assert outer["exception"]["class"] == "OperationalError" and causes
+@pytest.mark.live
+def test_rollbar_test_reports_a_warning_at_most_once_per_interval(server, stand_in):
+    first = requests.get(f"{server.url}/rollbar/test?page=2", timeout=5)
+    assert (first.status_code, first.headers["Content-Type"], first.text) == (
+        200, "text/plain; charset=utf-8", "Hello World!")
+    limited = requests.get(f"{server.url}/rollbar/test", timeout=5)
+    assert (limited.status_code, limited.json(), limited.headers["Retry-After"]) == (429, ["rate_limited"], "1")
+    time.sleep(float(limited.headers["Retry-After"]))
+    again = requests.get(f"{server.url}/rollbar/test", timeout=5)
+    assert again.status_code == 200
+
+    data = item_of(stand_in, first)["item"]["data"]
+    assert (data["level"], data["body"], data["context"], data["person"]) == (
+        "warning", {"message": {"body": "Hello World!"}}, "/rollbar/test", {"id": "andrewbrown"})
+    assert (data["request"]["url"], data["request"]["route"]) == (f"{server.url}/rollbar/test?page=2", "/rollbar/test")
+    assert item_of(stand_in, again)["item"]["data"]["level"] == "warning"
+    assert not [entry for entry in stand_in.received
+                if entry["item"]["data"]["custom"]["trace_id"] == limited.headers["X-Trace-Id"]]
+
+
+@pytest.mark.live
+def test_a_database_outage_is_a_503_and_still_an_item_with_the_trace_id(server, stand_in):
+    response = requests.get(f"{server.url}/api/activities/home", timeout=10)
+    assert (response.status_code, response.json()) == (503, ["database_unavailable"])
+    data = item_of(stand_in, response)["item"]["data"]
+    (outer, *causes) = data["body"]["trace_chain"]  # SQLAlchemy's error, then the driver's
+    assert (data["level"], outer["exception"]["class"], data["context"]) == (
+        "error", "OperationalError", "/api/activities/home")
+    assert causes
+
+
+@pytest.mark.live
+def test_the_startup_line_and_output_keep_the_token_out(server, stand_in):
+    assert requests.get(f"{server.url}/api/health", timeout=5).json()["integrations"]["rollbar"] == "on"
+    output = server.read_output()
+    assert f"rollbar: on (environment {ENVIRONMENT}, items to {stand_in.endpoint})" in output
+    assert TOKEN not in output
+
+
+def test_off_without_a_token_and_rollbar_test_is_not_found(make_app, caplog):
+    client = make_app({"ROLLBAR_ACCESS_TOKEN": ""}).test_client()
+    response = client.get("/rollbar/test")
+    assert (response.status_code, response.get_json()) == (404, ["not_found"])
+    assert client.get("/api/health").get_json()["integrations"]["rollbar"] == "off"
+    (line,) = [record for record in caplog.records if getattr(record, "integration", None) == "rollbar"]
+    assert (line.enabled, line.detail) == (False, "set ROLLBAR_ACCESS_TOKEN to report errors")
+
+
+@pytest.mark.live
+def test_beyond_the_pending_bound_items_are_dropped_and_sigterm_waits_for_those_in_flight():
+    # Rollbar slow to read each item: the first two are still on their way when SIGTERM comes.
+    with RollbarStandIn(delay_s=2) as slow:
+        server = Gunicorn(reporting_to(slow, ROLLBAR_MAX_PENDING_ITEMS="2", ROLLBAR_ENVIRONMENT=""), workers=1,
+                          command=FAILING_COMMAND).start()
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(lambda _: requests.get(f"{server.url}/boom", timeout=5), range(5)))
+        in_flight = slow.items()
+        server.stop()
+        items = slow.items()
+    assert [(answer.status_code, answer.json()) for answer in answers] == [(500, ["internal_server_error"])] * 5
+    assert in_flight == []
+    assert len(items) == 2, "the three beyond the bound were dropped"
+    assert {item["data"]["custom"]["trace_id"] for item in items} < {a.headers["X-Trace-Id"] for a in answers}
+    assert {item["data"]["environment"] for item in items} == {"production"}, "the journal's default"
