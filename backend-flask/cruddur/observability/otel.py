@@ -1,11 +1,8 @@
-"""OpenTelemetry, the spine, and Honeycomb through it, as OpenTelemetry's documentation sets it up:
-one tracer provider per process, set as the global, with a batch span processor per exporter.
-
-The SDK reads its own variables (OTEL_EXPORTER_OTLP_*, OTEL_BSP_*, the sampler, the resource,
-OTEL_PROPAGATORS). Cruddur sets defaults only where nothing is set: its service name, X-Ray's id
-generator and propagator (one trace id for Honeycomb and X-Ray), the stable HTTP conventions, an
-untraced health check, and one line per span on the console when no endpoint is set.
-"""
+"""OpenTelemetry, the spine, and Honeycomb through it, as its documentation sets it up: one tracer
+provider per process, set as the global, a batch span processor per exporter. The SDK reads its
+own variables; Cruddur sets defaults only where none is set: its service name, X-Ray's id generator
+and propagator (one trace id for Honeycomb and X-Ray), the stable HTTP conventions, an untraced
+health check, and one line per span on the console when no endpoint is set."""
 import json
 import logging
 import os
@@ -74,18 +71,16 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
     if settings.otel_sdk_disabled:
         return False, "OTEL_SDK_DISABLED is true: nothing is traced"
 
-    def name_unrouted_span(span: trace.Span, environ: dict) -> None:
-        if span.is_recording() and request.url_rule is None:
-            span.update_name(request.method)  # as the HTTP conventions name a span with no route
-
-    FlaskInstrumentor().instrument_app(app, request_hook=name_unrouted_span, enable_commenter=False,
+    FlaskInstrumentor().instrument_app(app, enable_commenter=False,
                                        excluded_urls=settings.otel_flask_excluded_urls or HEALTH_CHECK_URL)
 
     # Right after the instrumentation's hook, which sets the URL attributes after its request_hook.
     @app.before_request
-    def redact_url_attributes() -> None:
+    def name_and_redact_the_span() -> None:
         span = trace.get_current_span()
-        if request.query_string and span.is_recording():
+        if span.is_recording() and request.url_rule is None:
+            span.update_name(request.method)  # as the HTTP conventions name a span with no route
+        if span.is_recording() and request.query_string:
             for name, redact in (("url.query", redact_query), ("http.target", redact_url), ("http.url", redact_url)):
                 if name in span.attributes:
                     span.set_attribute(name, redact(span.attributes[name]))

@@ -1,10 +1,6 @@
 """SigV4 for AWS's OTLP endpoints (X-Ray's traces, CloudWatch Logs' logs), which the OTLP exporters
-lack: a requests session whose auth signs each export with botocore's own signer.
-
-boto3 decides the rest, as for its own clients: the region, the endpoint (`AWS_ENDPOINT_URL_<SERVICE>`,
-`AWS_ENDPOINT_URL`, the config file or AWS's default) and the credentials (env, profile or role),
-whose rotation the next export picks up.
-"""
+lack: a requests session whose auth signs each export with botocore's signer. boto3 finds the
+region, the endpoint (`AWS_ENDPOINT_URL_<SERVICE>`, ...) and the credentials, as for its clients."""
 import boto3
 import requests
 from botocore.auth import SigV4Auth
@@ -14,18 +10,17 @@ from botocore.exceptions import BotoCoreError
 
 from cruddur.observability.redact import redact_url
 
-# Headers signed besides Host and SigV4's own: what the endpoint reads. Hop-by-hop and
-# client headers (User-Agent, Accept-Encoding, Connection) may be changed on the way.
+# Signed besides Host and SigV4's own: what the endpoint reads (proxies may change the others).
 SIGNED_HEADERS = ("content-type", "content-encoding", "x-aws-log-group", "x-aws-log-stream")
-# The exporters add OTEL_EXPORTER_OTLP_HEADERS (Honeycomb's key) whatever they are given: every
-# header not listed here is removed, so no other service's secret reaches AWS.
+# The exporters add OTEL_EXPORTER_OTLP_HEADERS (Honeycomb's key) to whatever they are given: any
+# other header is removed, so no other service's secret reaches AWS.
 SENT_HEADERS = (*SIGNED_HEADERS, "content-length", "user-agent", "accept", "accept-encoding", "connection")
 # A blackholed endpoint must not hold a sending thread, or the shutdown, for minutes.
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2})
 
 
 class SigV4(requests.auth.AuthBase):
-    """Signs each prepared request, body as sent, with the credentials current at that moment."""
+    """Signs each request, body as sent, with the credentials of that moment (a role's rotate)."""
 
     def __init__(self, credentials, service: str, region: str):
         self.credentials, self.service, self.region = credentials, service, region
@@ -42,13 +37,12 @@ class SigV4(requests.auth.AuthBase):
 
 
 def aws_client(service: str):
-    """boto3's `service` client and its session's credentials, or why there are none (no network,
-    but for a role's credentials, bounded by boto3's own timeouts)."""
+    """boto3's `service` client and its credentials, or why there are none."""
     try:
         session = boto3.Session()
+        credentials = session.get_credentials()
         if not session.region_name:
             return "no AWS region: set AWS_DEFAULT_REGION (or region in ~/.aws/config)"
-        credentials = session.get_credentials()
         if credentials is None:
             return ("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
                     "or give the host a role")
@@ -58,14 +52,12 @@ def aws_client(service: str):
 
 
 def otlp_endpoint(service: str, path: str):
-    """The OTLP exporter's `endpoint` and signing `session` for `service` ("xray", "logs") and
-    where that is in words, or why there is none."""
+    """The OTLP exporter's `endpoint` and signing `session` for `service`, and where in words; or why not."""
     found = aws_client(service)
     if isinstance(found, str):
         return found
     client, credentials = found
-    client.close()  # only its endpoint and region are needed
-    session = requests.Session()
-    session.auth = SigV4(credentials, service, client.meta.region_name)
-    url = client.meta.endpoint_url.rstrip("/") + path
-    return {"endpoint": url, "session": session}, f"{redact_url(url)} (SigV4, {client.meta.region_name})"
+    session, url, region = requests.Session(), client.meta.endpoint_url.rstrip("/") + path, client.meta.region_name
+    session.auth = SigV4(credentials, service, region)
+    client.close()
+    return {"endpoint": url, "session": session}, f"{redact_url(url)} (SigV4, {region})"
