@@ -60,7 +60,8 @@ class Settings:
     rollbar_access_token: str | None = field(default=None, repr=False)
     rollbar_environment: str = "production"
     rollbar_endpoint: str | None = None
-    # At most this many items are being sent at once; more are dropped while Rollbar is slow.
+    # At most this many items begin their send in any 6 s (two send timeouts), so at most this
+    # many are on their way while Rollbar is slow; more are dropped.
     rollbar_max_pending_items: int = 100
     # GET /rollbar/test reports at most once per this many seconds per worker.
     rollbar_test_interval_s: float = 10

@@ -1,23 +1,20 @@
-"""Rollbar: unhandled exceptions and messages, each with its request, person and trace id, scrubbed
-by the one secret policy, set up as Rollbar's Flask quick-start does. The SDK's 'thread' handler
-sends each item from a thread of its own; what it lacks, a bound on the items being sent while
-Rollbar is slow, is a payload handler. The SDK is process-wide, like the tracer provider.
-"""
+"""Rollbar, set up as its Flask quick-start does: unhandled exceptions and messages, each with its
+request, person and trace id, scrubbed by the one secret policy, sent from the SDK's own threads.
+What the SDK lacks, a bound on the items on their way while Rollbar is slow, is a payload handler."""
 from pathlib import Path
 
 import rollbar
 import rollbar.contrib.flask
 from flask import Flask, got_request_exception, has_request_context, request
-from opentelemetry import trace
 from rollbar.lib.transforms.scrub import ScrubTransform
 
 from cruddur.config import Settings
-from cruddur.observability.logs import RateLimit
+from cruddur.observability.logs import RateLimit, trace_id
 from cruddur.observability.redact import is_secret, redact_url
 
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
-# Each send ends within its connect and read timeouts, so a send started this long ago is over.
+# A send ends within its connect and read timeouts: one begun twice this long ago is over.
 SEND_TIMEOUT_S = 3
 
 
@@ -39,13 +36,13 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                      allow_logging_basic_config=False,  # logs.py owns logging
                      locals={"enabled": False},  # locals can hold raw bodies and tokens under any name
                      log_payload_on_error=False)  # the SDK would log the whole item on a 429 or 413
-        # Sends begun within the last 2 timeouts may still be pending: at most this many.
-        pending = RateLimit(2 * SEND_TIMEOUT_S, settings.rollbar_max_pending_items)
+        # Only items begun in the last 2 timeouts can be on their way: at most this many begin in any such span.
+        sending = RateLimit(2 * SEND_TIMEOUT_S, settings.rollbar_max_pending_items)
 
         def complete_item(payload: dict, **_) -> dict | bool:
-            """Runs on the reporting thread before the item is handed to a sending thread."""
-            if pending.wait_s():
-                return False  # dropped: Rollbar is slow, and more items would only pile up
+            """Runs on the reporting thread, before the item is handed to a sending thread."""
+            if sending.wait_s():
+                return False  # dropped: a burst of errors, or Rollbar slow, would pile items up
             # The token travels in the X-Rollbar-Access-Token header; in the body it would be one more copy.
             payload.pop("access_token", None)
             data = payload["data"]
@@ -53,8 +50,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                 route = request.url_rule.rule if request.url_rule else None
                 data.update(context=route, person={"id": settings.current_user_handle})
                 data.setdefault("request", {}).update(route=route, url=redact_url(data["request"].get("url", "")))
-            context = trace.get_current_span().get_span_context()
-            data.setdefault("custom", {})["trace_id"] = trace.format_trace_id(context.trace_id) if context.is_valid else None
+            data.setdefault("custom", {})["trace_id"] = trace_id()
             return payload
 
         rollbar.events.add_payload_handler(complete_item)
