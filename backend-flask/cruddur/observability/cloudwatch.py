@@ -1,12 +1,8 @@
-"""CloudWatch Logs: the app's JSON log lines in a log group, by one of two routes
-(CLOUDWATCH_LOGS_EXPORT), with boto3's own credentials, region and endpoint:
-
-- `watchtower`, the journal's: watchtower's handler on the root logger, which sends batches from
-  its own thread (one stream per worker), with a bound on its queue, which it lacks;
-- `otlp`: OpenTelemetry's logging handler and batch log record processor, each record with its
-  trace and span ids, signed with SigV4 to CloudWatch Logs' OTLP endpoint (the group and its
-  stream must exist).
-"""
+"""CloudWatch Logs, by one of two routes (CLOUDWATCH_LOGS_EXPORT), with boto3's credentials, region
+and endpoint: `watchtower`, the journal's (its handler on the root logger sends the JSON lines from
+its own thread, a stream per worker, with the bound on its queue that it lacks), or `otlp`
+(OpenTelemetry's logging handler and batch processor, each record with its trace and span ids,
+signed with SigV4; the group and its stream must exist)."""
 import contextlib
 import logging
 import os
@@ -27,8 +23,6 @@ from cruddur.observability import logs, sigv4
 
 # CloudWatch takes up to 10,000 events a call: 1,000 keeps calls small.
 MAX_BATCH_COUNT = 1000
-# One stream per process, so gunicorn's workers never share one and a worker's lines stay together.
-STREAM_NAME = "{machine_name}-{process_id}"
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
@@ -46,7 +40,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         endpoint, where = found
         if first_app:
             provider = LoggerProvider(resource=trace.get_tracer_provider().resource)
-            # Every argument explicit: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
+            # Explicit arguments: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
             provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(
                 **endpoint, timeout=sigv4.CLIENT_CONFIG.read_timeout,
                 headers={"x-aws-log-group": group, "x-aws-log-stream": settings.cloudwatch_log_stream})))
@@ -60,14 +54,14 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
     client, _ = found
     where = f"log group {group} in {client.meta.region_name} via {client.meta.endpoint_url}"
     if first_app:
-        options = dict(log_group_name=group, log_stream_name=STREAM_NAME, boto3_client=client,
+        stream = f"{platform.node()}-{os.getpid()}"  # one per worker, so each worker's lines stay together
+        options = dict(log_group_name=group, log_stream_name=stream, boto3_client=client,
                        send_interval=settings.cloudwatch_send_interval_s, max_batch_count=MAX_BATCH_COUNT)
         try:
             handler = watchtower.CloudWatchLogHandler(create_log_group=True, **options)
             # The stream too, now: watchtower drops the lines logged while its first send makes it.
             with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-                client.create_log_stream(logGroupName=group, logStreamName=STREAM_NAME.format(
-                    machine_name=platform.node(), process_id=os.getpid()))
+                client.create_log_stream(logGroupName=group, logStreamName=stream)
         except (BotoCoreError, ClientError) as error:  # unreachable, or a role that may only write
             handler = watchtower.CloudWatchLogHandler(create_log_group=False, **options)
             where += f" (could not make the group and stream: {error})"

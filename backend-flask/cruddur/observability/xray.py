@@ -21,7 +21,7 @@ from cruddur.observability.redact import redact_url
 
 # X-Ray's OTLP endpoint takes gzip or nothing; a hung endpoint holds the span thread this long.
 EXPORT_TIMEOUT_S = 5
-XRAY_HEADER = "X-Amzn-Trace-Id"
+XRAY_HEADER, XRAY_ENVIRON = "X-Amzn-Trace-Id", "HTTP_X_AMZN_TRACE_ID"
 # The caller's fields kept when it continues its own trace; anything else is forged or junk.
 CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
 
@@ -47,10 +47,9 @@ def xray_root() -> str | None:
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
-    mode = settings.xray_export
-    # user_activities' in_subsegment is a no-op unless the daemon route is on (AWS_XRAY_SDK_ENABLED wins).
-    global_sdk_config.set_sdk_enabled(mode == "daemon" and bool(settings.xray_daemon_address)
-                                      and not settings.otel_sdk_disabled)
+    mode, daemon = settings.xray_export, settings.xray_daemon_address
+    # The service's in_subsegment is a no-op unless the daemon route is on (AWS_XRAY_SDK_ENABLED wins).
+    global_sdk_config.set_sdk_enabled(mode == "daemon" and bool(daemon) and not settings.otel_sdk_disabled)
     if mode is None:
         return False, ("set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments, "
                        "or XRAY_EXPORT=otlp for X-Ray's OTLP endpoint")
@@ -58,7 +57,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         return False, f"XRAY_EXPORT is {mode!r}: use daemon, otlp or collector"
     if settings.otel_sdk_disabled:
         return False, "OTEL_SDK_DISABLED is true, and X-Ray's trace is OpenTelemetry's"
-    if mode == "daemon" and not settings.xray_daemon_address:
+    if mode == "daemon" and not daemon:
         return False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)"
     if mode == "daemon" and not global_sdk_config.sdk_enabled():
         return False, "AWS_XRAY_SDK_ENABLED is false"
@@ -67,44 +66,37 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         return False, found
 
     # Added before the daemon route's middleware, so it runs after the middleware's own hook (Flask
-    # runs after_request hooks in reverse), whose header names no trace when a segment is not sampled.
+    # runs after_request hooks in reverse), whose header names no trace when a segment is unsampled.
     @app.after_request
     def xray_trace_header(response):
+        response.headers.pop(XRAY_HEADER, None)
         if root := xray_root():
             response.headers[XRAY_HEADER] = f"Root={root}"
-        else:
-            response.headers.pop(XRAY_HEADER, None)
         return response
 
-    if mode == "daemon":
-        return True, init_daemon(app, settings)
     if mode == "collector":
         return True, f"spans through the OpenTelemetry Collector at {redact_url(settings.otlp_traces_url)}"
-    endpoint, where = found
-    if first_app:  # explicit arguments: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's
-        trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-            **endpoint, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)))
-    return True, f"spans over OTLP/HTTP to {where}"
+    if mode == "otlp":
+        endpoint, where = found
+        if first_app:  # explicit arguments: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's
+            trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+                **endpoint, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)))
+        return True, f"spans over OTLP/HTTP to {where}"
 
-
-def init_daemon(app: Flask, settings: Settings) -> str:
     rules, rules_detail = sampling_rule(settings.xray_sampling_rule_file)
     xray_recorder.configure(service="backend-flask", dynamic_naming=settings.xray_url, plugins=(),
-                            daemon_address=settings.xray_daemon_address, context_missing="IGNORE_ERROR",
+                            daemon_address=daemon, context_missing="IGNORE_ERROR",
                             **({"sampling_rules": rules} if rules else {}))
 
-    # Before the middleware's own hook: the segment takes OpenTelemetry's trace id as its root,
-    # with the caller's Parent and Sampled when OpenTelemetry continued the caller's trace.
+    # Before the middleware's own hook: the segment takes OpenTelemetry's trace id as its root, with
+    # the caller's Parent and Sampled only when the caller's X-Ray trace is the one continued.
     @app.before_request
     def root_segment_in_the_opentelemetry_trace() -> None:
         root = xray_root()
-        fields = dict(part.split("=", 1) for part in request.environ.get("HTTP_X_AMZN_TRACE_ID", "").split(";")
-                      if "=" in part)
-        header = f"Root={root}" if root else "Sampled=0"  # an untraced request is not sampled either
-        if root and fields.get("Root") == root:
-            header += "".join(f";{name}={fields[name]}" for name, pattern in CALLER_FIELDS.items()
-                              if re.fullmatch(pattern, fields.get(name, "")))
-        request.environ["HTTP_X_AMZN_TRACE_ID"] = header
+        fields = dict(part.split("=", 1) for part in request.environ.get(XRAY_ENVIRON, "").split(";") if "=" in part)
+        request.environ[XRAY_ENVIRON] = f"Root={root}" + "".join(
+            f";{name}={fields[name]}" for name, pattern in CALLER_FIELDS.items()
+            if fields.get("Root") == root and re.fullmatch(pattern, fields.get(name, ""))) if root else "Sampled=0"
 
     XRayMiddleware(app, xray_recorder)
-    return f"segments to {settings.xray_daemon_address} as backend-flask; {rules_detail}"
+    return True, f"segments to {daemon} as backend-flask; {rules_detail}"
