@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 
 import pytest
 
@@ -13,6 +14,59 @@ from tests.processes import Gunicorn
 FRONTEND = "http://localhost:3000"
 BACKEND = "http://localhost:4567"
 AWS_SECRET = "cruddur-test-secret-0f3b9c"
+# The tiers (pyproject.toml's markers): the fast one is `-m "not live and not e2e and not reliability"`.
+SLOW_TIERS = ("live", "e2e", "reliability")
+# Fixtures that start a process (a PostgreSQL server, gunicorn, the load's worker process).
+PROCESS_FIXTURES = {"postgres_server", "postgres", "live_backend", "loader"}
+PROCESS_EVENTS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.exec", "os.fork", "os.forkpty"}
+_started: list[str] | None = None  # what the running fast-tier test started, while one runs
+
+
+def _record_processes(event: str, args: tuple) -> None:
+    if _started is not None and event in PROCESS_EVENTS:
+        _started.append(f"{event} {str(args[1] if event == 'subprocess.Popen' else args[:1])[:200]}")
+
+
+sys.addaudithook(_record_processes)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that starts a process is `live`: by the fixtures it takes, or by its store's kind."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if PROCESS_FIXTURES & set(item.fixturenames) or (callspec and callspec.params.get("database_url") == "postgresql"):
+            item.add_marker(pytest.mark.live)
+
+
+def _fast(item) -> bool:
+    return not any(item.get_closest_marker(tier) for tier in SLOW_TIERS)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _starting_no_process(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _starting_no_process(item))
+
+
+def _starting_no_process(item):
+    """The fast tier starts no process: a test outside the slow tiers that starts one fails, naming
+    it, so the tier stays what it says (mark the test `live`)."""
+    global _started
+    if not _fast(item):
+        return (yield)
+    _started = []
+    try:
+        result = yield
+    finally:
+        started, _started = _started, None
+    if started:
+        raise AssertionError("a test outside the live, e2e and reliability tiers started a process; "
+                             "mark it live: " + "; ".join(started))
+    return result
 
 
 @pytest.fixture
