@@ -1,12 +1,15 @@
 import json
 import os
+import shutil
 import sys
 
 import pytest
 
 from cruddur import create_app
+from cruddur.config import Settings
 from cruddur.observability import TELEMETRY
 from cruddur.store import EXTENSION as STORE
+from cruddur.store import database_url as store_url, make_engine, migrate
 from tests.peers.cloudwatch import REGION, MotoServer
 from tests.peers.postgres import PostgresServer, binaries
 from tests.processes import Gunicorn
@@ -31,11 +34,16 @@ sys.addaudithook(_record_processes)
 
 
 def pytest_collection_modifyitems(items):
-    """A test that starts a process is `live`: by the fixtures it takes, or by its store's kind."""
+    """A test that starts a process is `live`: by the fixtures it takes, or by its store's kind.
+
+    Under `-n 2 --dist loadgroup` (`make test`) a file's tests stay on one worker, sharing its
+    module's servers and stores, and the browser tests share one build, one backend and one Chromium."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if PROCESS_FIXTURES & set(item.fixturenames) or (callspec and callspec.params.get("database_url") == "postgresql"):
             item.add_marker(pytest.mark.live)
+        path = item.path.relative_to(item.session.config.rootpath)
+        item.add_marker(pytest.mark.xdist_group("e2e" if path.parts[:2] == ("tests", "e2e") else str(path)))
 
 
 def _fast(item) -> bool:
@@ -69,15 +77,39 @@ def _starting_no_process(item):
     return result
 
 
+def migrate_store(url: str) -> None:
+    """Migrates and seeds the store at `url` as the app's first use does, and closes every connection."""
+    engine = make_engine(store_url(Settings(database_url=url), ""), traced=False)
+    try:
+        with engine.begin() as connection:
+            migrate(connection)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """One SQLite file migrated and seeded once; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "cruddur.db"
+    migrate_store(f"sqlite:///{path}")
+    assert not path.with_name("cruddur.db-wal").exists()  # all of it is in the one file copied
+    return path
+
+
+def migrated_copy(template, path) -> str:
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture
-def make_app(monkeypatch, tmp_path):
+def make_app(monkeypatch, tmp_path, migrated_sqlite):
     """Build apps from the environment with `env` on top, as a process would be started with
-    it (the SDKs read it themselves), each with a fresh SQLite file unless `env` names a
-    DATABASE_URL; after the test, close their pools and flush and stop their telemetry."""
+    it (the SDKs read it themselves), each with a fresh copy of the migrated SQLite file unless
+    `env` names a DATABASE_URL; after the test, close their pools and flush and stop their telemetry."""
     apps = []
 
     def make(env=None):
-        database = f"sqlite:///{tmp_path / f'cruddur-{len(apps)}.db'}"
+        database = migrated_copy(migrated_sqlite, tmp_path / f"cruddur-{len(apps)}.db")
         for name, value in {"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, "DATABASE_URL": database,
                             **(env or {})}.items():
             monkeypatch.setenv(name, value)
@@ -161,7 +193,12 @@ def postgres_server():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """A fresh, empty store of each kind: a temporary SQLite file, or a new PostgreSQL database."""
+    """A fresh store of each kind, a temporary SQLite file or a new PostgreSQL database: a copy
+    of one migrated and seeded once, or empty for a test marked `migrations`."""
+    empty = request.node.get_closest_marker("migrations") is not None
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("postgres_server").fresh_database()
+        if empty:
+            return f"sqlite:///{tmp_path / 'store.db'}"
+        return migrated_copy(request.getfixturevalue("migrated_sqlite"), tmp_path / "store.db")
+    server = request.getfixturevalue("postgres_server")
+    return server.fresh_database() if empty else server.migrated_database(migrate_store)

@@ -146,6 +146,7 @@ def test_timestamps_come_back_in_utc_and_timezone_aware(client, database_url):
     assert row.created_at == created
 
 
+@pytest.mark.migrations
 def test_the_seed_is_relative_to_seeding_and_made_once(make_app, database_url):
     first = make_app({"DATABASE_URL": database_url}).test_client()
     home = first.get("/api/activities/home").get_json()
@@ -174,6 +175,7 @@ WRITES = 60
 
 
 @pytest.mark.live
+@pytest.mark.migrations
 def test_parallel_writes_from_two_servers_lose_nothing(database_url):
     """Two gunicorn servers (as two containers) of two workers and four threads each, 16
     clients, cruds and replies at once, on a store none has seen yet: they migrate and seed
