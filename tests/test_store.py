@@ -14,10 +14,9 @@ import yaml
 from sqlalchemy import func, select, text, update
 
 from cruddur.config import Settings
-from cruddur.observability import TELEMETRY
 from cruddur.store import database_url as store_url, make_engine
 from cruddur.store.schema import activities, replies, users
-from tests.conftest import FRONTEND, need_postgres
+from tests.conftest import FRONTEND, flush_telemetry, need_postgres
 from tests.processes import BACKEND_DIR, Gunicorn
 
 TAILOR = "248959df-3079-4947-b847-9e0892d1bab4"
@@ -239,7 +238,7 @@ def test_the_databases_password_is_never_logged_or_shown(make_app, capfd):
     client = app.test_client()
     assert client.get("/api/activities/home").status_code == 503
     assert password not in client.get("/api/health").text
-    app.extensions[TELEMETRY].shutdown()
+    flush_telemetry(app)
     output = capfd.readouterr().out
     assert f"store: postgresql+psycopg://cruddur:***@127.0.0.1:{port}/cruddur" in output
     assert password not in output and password not in repr(app.extensions["cruddur.settings"])

@@ -12,9 +12,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from cruddur.observability import TELEMETRY
 from cruddur.store import CONNECT_TIMEOUT_S, FROZEN_SERVER_S, STATEMENT_TIMEOUT_MS
-from tests.conftest import FRONTEND, need_postgres
+from tests.conftest import FRONTEND, flush_telemetry, need_postgres
 from tests.peers.postgres import PostgresServer
 from tests.processes import Gunicorn
 from tests.test_store import engine
@@ -78,7 +77,7 @@ def answered(client, method: str, path: str, within: float, **kwargs):
 
 
 def error_lines(app, capfd) -> list[dict]:
-    app.extensions[TELEMETRY].shutdown()  # flushes the log queue
+    flush_telemetry(app)  # the layer before issue 23 queued its console lines
     lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
     return [line for line in lines if line["level"] == "ERROR"]
 
