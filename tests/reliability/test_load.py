@@ -6,7 +6,10 @@ drain by failing, while a service that never answers lets every queue fill to it
 The queues' capacities are settings, so `make test` shrinks them and proves the bound with a few
 thousand requests; `make reliability` keeps production's capacities and sends 50,000.
 """
+import json
+
 import pytest
+import requests
 
 from tests.reliability.conftest import FULL, REQUEST_BOUND_S, rss_kib, worker_pids
 
@@ -14,10 +17,12 @@ pytestmark = pytest.mark.live
 CHUNKS = 10
 # Small capacities (the SDK's queues, and the rebuilt layer's CloudWatch and Rollbar bounds),
 # each far below what a worker is offered by SETTLED_CHUNK.
-SMALL_QUEUES = {"OTEL_BSP_MAX_QUEUE_SIZE": "256", "OTEL_BLRP_MAX_QUEUE_SIZE": "256",
-                "CLOUDWATCH_MAX_QUEUED_LINES": "200", "ROLLBAR_MAX_PENDING_ITEMS": "10"}
+# (The SDK refuses an export batch larger than its queue: the batches shrink with them.)
+SMALL_QUEUES = {"OTEL_BSP_MAX_QUEUE_SIZE": "128", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64",
+                "OTEL_BLRP_MAX_QUEUE_SIZE": "128", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "64",
+                "CLOUDWATCH_MAX_QUEUED_LINES": "100", "ROLLBAR_MAX_PENDING_ITEMS": "10"}
 PER_REQUEST = ("OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BLRP_MAX_QUEUE_SIZE", "CLOUDWATCH_MAX_QUEUED_LINES")
-REQUESTS, CAPACITIES = (50_000, {}) if FULL else (6_000, SMALL_QUEUES)
+REQUESTS, CAPACITIES = (50_000, {}) if FULL else (4_000, SMALL_QUEUES)
 # By a fifth of the run every queue is full: from then on a worker's memory may only wobble
 # (with production's capacities, watchtower's 10,000 lines per worker fill last).
 SETTLED_CHUNK = 2
@@ -28,6 +33,8 @@ def test_a_long_load_with_every_service_hanging_keeps_memory_bounded(stack, load
     for name, front in stack.fronts.items():
         front.set("stalled" if name == "xray" else "slow")
     server = stack.gunicorn(**CAPACITIES).start()
+    # Every integration took the small capacities and is on: its queue is the one being filled.
+    assert set(requests.get(server.url + "/api/health", timeout=10).json()["integrations"].values()) == {"on"}
     pids = worker_pids(server)
     rss = {pid: [] for pid in pids}
     failures, slowest = [], 0.0
@@ -56,3 +63,6 @@ def test_a_long_load_with_every_service_hanging_keeps_memory_bounded(stack, load
     assert all(offered > 2 * int(CAPACITIES[name]) for name in PER_REQUEST if name in CAPACITIES)
     assert all(kib <= MAX_GROWTH_KIB for kib in growth.values()), rss
     assert "Traceback" not in output
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    started = [line for line in logged if {"integration", "enabled", "detail"} <= line.keys()]  # start-up lines
+    assert len(started) >= 4 * len(pids) and all(line["enabled"] for line in started), started
