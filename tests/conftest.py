@@ -1,5 +1,9 @@
+import io
 import json
+import logging
 import os
+import shutil
+import sys
 
 import pytest
 
@@ -8,7 +12,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from cruddur import create_app
+from cruddur.config import Settings
+from cruddur.observability import logs
 from cruddur.store import EXTENSION as STORE
+from cruddur.store import database_url as store_url, make_engine, migrate
 from tests.peers.cloudwatch import REGION, MotoServer
 from tests.peers.postgres import PostgresServer, binaries
 from tests.processes import Gunicorn
@@ -16,6 +23,88 @@ from tests.processes import Gunicorn
 FRONTEND = "http://localhost:3000"
 BACKEND = "http://localhost:4567"
 AWS_SECRET = "cruddur-test-secret-0f3b9c"
+# The tiers (pyproject.toml's markers): the fast one is `-m "not live and not e2e and not reliability"`.
+SLOW_TIERS = ("live", "e2e", "reliability")
+# Fixtures that start a process (a PostgreSQL server, gunicorn, the load's worker process).
+PROCESS_FIXTURES = {"postgres_server", "postgres", "live_backend", "loader"}
+PROCESS_EVENTS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.exec", "os.fork", "os.forkpty"}
+_started: list[str] | None = None  # what the running fast-tier test started, while one runs
+
+
+def _record_processes(event: str, args: tuple) -> None:
+    if _started is not None and event in PROCESS_EVENTS:
+        _started.append(f"{event} {str(args[1] if event == 'subprocess.Popen' else args[:1])[:200]}")
+
+
+sys.addaudithook(_record_processes)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that starts a process is `live`: by the fixtures it takes, or by its store's kind.
+
+    Under `-n 2 --dist loadgroup` (`make test`) a file's tests stay on one worker, sharing its
+    module's servers and stores, and the browser tests share one build, one backend and one Chromium."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if PROCESS_FIXTURES & set(item.fixturenames) or (callspec and callspec.params.get("database_url") == "postgresql"):
+            item.add_marker(pytest.mark.live)
+        path = item.path.relative_to(item.session.config.rootpath)
+        item.add_marker(pytest.mark.xdist_group("e2e" if path.parts[:2] == ("tests", "e2e") else str(path)))
+
+
+def _fast(item) -> bool:
+    return not any(item.get_closest_marker(tier) for tier in SLOW_TIERS)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _starting_no_process(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _starting_no_process(item))
+
+
+def _starting_no_process(item):
+    """The fast tier starts no process: a test outside the slow tiers that starts one fails, naming
+    it, so the tier stays what it says (mark the test `live`)."""
+    global _started
+    if not _fast(item):
+        return (yield)
+    _started = []
+    try:
+        result = yield
+    finally:
+        started, _started = _started, None
+    if started:
+        raise AssertionError("a test outside the live, e2e and reliability tiers started a process; "
+                             "mark it live: " + "; ".join(started))
+    return result
+
+
+def migrate_store(url: str) -> None:
+    """Migrates and seeds the store at `url` as the app's first use does, and closes every connection."""
+    engine = make_engine(store_url(Settings(database_url=url), ""))
+    try:
+        with engine.begin() as connection:
+            migrate(connection)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """One SQLite file migrated and seeded once; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "cruddur.db"
+    migrate_store(f"sqlite:///{path}")
+    assert not path.with_name("cruddur.db-wal").exists()  # all of it is in the one file copied
+    return path
+
+
+def migrated_copy(template, path) -> str:
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 # Vendors the process-wide telemetry of the tests' own process must not pick up from the shell.
@@ -47,14 +136,14 @@ def spans(span_exporter):
 
 
 @pytest.fixture
-def make_app(monkeypatch, tmp_path):
+def make_app(monkeypatch, tmp_path, migrated_sqlite):
     """Build apps from the environment with `env` on top, as a process would be started with
-    it, each with a fresh SQLite file unless `env` names a DATABASE_URL; after the test, close
-    their pools. Process-wide telemetry is the test process's own (span_exporter)."""
+    it, each with a fresh copy of the migrated SQLite file unless `env` names a DATABASE_URL;
+    after the test, close their pools. Telemetry is the test process's own (span_exporter)."""
     apps = []
 
     def make(env=None):
-        database = f"sqlite:///{tmp_path / f'cruddur-{len(apps)}.db'}"
+        database = migrated_copy(migrated_sqlite, tmp_path / f"cruddur-{len(apps)}.db")
         for name, value in {"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, "DATABASE_URL": database,
                             **(env or {})}.items():
             monkeypatch.setenv(name, value)
@@ -65,6 +154,17 @@ def make_app(monkeypatch, tmp_path):
     yield make
     for app in apps:
         app.extensions[STORE].dispose()
+
+
+@pytest.fixture
+def json_lines():
+    """What Cruddur's JSON log handler writes while the test runs, each line parsed. (The process's
+    own stdout handler dates from the session's start, so capsys and capfd cannot see its lines.)"""
+    stream = io.StringIO()
+    handler = logs.json_handler(logging.StreamHandler(stream))
+    logging.getLogger().addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logging.getLogger().removeHandler(handler)
 
 
 def startup_detail(output: str, integration: str) -> str:
@@ -137,7 +237,12 @@ def postgres_server():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """A fresh, empty store of each kind: a temporary SQLite file, or a new PostgreSQL database."""
+    """A fresh store of each kind, a temporary SQLite file or a new PostgreSQL database: a copy
+    of one migrated and seeded once, or empty for a test marked `migrations`."""
+    empty = request.node.get_closest_marker("migrations") is not None
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("postgres_server").fresh_database()
+        if empty:
+            return f"sqlite:///{tmp_path / 'store.db'}"
+        return migrated_copy(request.getfixturevalue("migrated_sqlite"), tmp_path / "store.db")
+    server = request.getfixturevalue("postgres_server")
+    return server.fresh_database() if empty else server.migrated_database(migrate_store)

@@ -1,7 +1,8 @@
-"""Start the real backend under gunicorn, on a free loopback port, for live tests."""
+"""Start the real backend under gunicorn, on a port it picks itself, for live tests."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,27 +16,42 @@ import requests
 BACKEND_DIR = Path(__file__).resolve().parent.parent / "backend-flask"
 
 
+# What the server prints once it has bound: gunicorn's master, or Werkzeug's `flask run`.
+BOUND = re.compile(r"Listening at: http://[\d.]+:(\d+)|Running on http://127\.0\.0\.1:(\d+)")
+# A test's gunicorn is one of many on this machine: none of them needs the control socket,
+# whose one default path every gunicorn would take over from the one before.
+GUNICORN_CMD_ARGS = "--no-control-socket"
+
+
 def free_port() -> int:
+    """A port free now, for servers that cannot bind port 0 and tell what they got (bind-then-close:
+    another socket may take it before the server binds it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 class Gunicorn:
-    """`gunicorn app:app` (or `command`) from backend-flask/ (or `cwd`), with this venv first on PATH and `env` on top.
+    """`gunicorn app:app` (or `command`) from backend-flask/ (or `cwd`), with this venv first on PATH and `env` on top
+    (a variable given as None is unset).
 
     Each server has a SQLite file of its own, removed with it, unless `env` names a DATABASE_URL.
+    It binds port 0, so the kernel picks a free port as it binds, and `port` and `url` are what
+    the server says it got (no free port found beforehand, which another socket could take first).
     """
 
     def __init__(self, env: dict[str, str] | None = None, workers: int = 2, command: list[str] | None = None,
                  cwd: Path = BACKEND_DIR):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port: int | None = None
+        self.url: str | None = None
         venv_bin = str(Path(sys.executable).parent)
         self.database_dir = tempfile.TemporaryDirectory(prefix="cruddur-db-")
         self.env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-                    "PORT": str(self.port), "FLASK_RUN_PORT": str(self.port), "WEB_CONCURRENCY": str(workers),
+                    "PORT": "0", "FLASK_RUN_PORT": "0", "WEB_CONCURRENCY": str(workers),
+                    "GUNICORN_CMD_ARGS": GUNICORN_CMD_ARGS,
                     "DATABASE_URL": f"sqlite:///{self.database_dir.name}/cruddur.db", **(env or {})}
+        # None in `env` unsets a variable of this process's environment.
+        self.env = {name: value for name, value in self.env.items() if value is not None}
         self.command = command or ["gunicorn", "app:app"]
         self.workers = workers if self.command[0] == "gunicorn" else 1
         self.cwd = cwd
@@ -59,6 +75,13 @@ class Gunicorn:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.read_output()}")
+            if self.port is None:
+                bound = BOUND.search(self.read_output())
+                if bound is None:
+                    time.sleep(0.05)
+                    continue
+                self.port = int(bound.group(1) or bound.group(2))
+                self.url = f"http://127.0.0.1:{self.port}"
             try:
                 if requests.get(f"{self.url}/api/health", timeout=1).ok and self.apps_built() >= self.workers:
                     return self

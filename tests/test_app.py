@@ -2,9 +2,12 @@
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from tests.processes import BACKEND_DIR, Gunicorn
+
+pytestmark = pytest.mark.live  # each test starts Python, flask run or gunicorn
 
 # Counts connections and datagrams: urllib3 makes (and closes) a throwaway socket at
 # import to see whether IPv6 works, which sends nothing.

@@ -3,6 +3,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.processes import BACKEND_DIR, Gunicorn
@@ -40,6 +41,7 @@ def test_healthcheck_probes_health():
     assert "http://127.0.0.1:4567/api/health" in healthcheck
 
 
+@pytest.mark.live
 def test_command_serves_the_api_outside_docker():
     (cmd,) = instruction("CMD")
     command = json.loads(cmd)

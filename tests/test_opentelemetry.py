@@ -1,7 +1,6 @@
 """OpenTelemetry, the spine: whole spans from the in-memory exporter, as opentelemetry-python-contrib's
 tests assert them; then the process's own wiring, under gunicorn, against an OTLP receiver that
 decodes the protobuf."""
-import io
 import json
 import logging
 import time
@@ -140,16 +139,6 @@ def test_a_second_app_in_the_process_is_instrumented_once_without_a_warning(make
     assert [span.name for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER] == [
         "GET /api/activities/home"] * 2
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
-
-
-@pytest.fixture
-def json_lines():
-    """What Cruddur's JSON handler writes while the test runs, each line parsed."""
-    stream = io.StringIO()
-    handler = logs.json_handler(logging.StreamHandler(stream))
-    logging.getLogger().addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logging.getLogger().removeHandler(handler)
 
 
 def test_log_lines_are_json_with_the_requests_trace_id(client, json_lines):

@@ -2,6 +2,7 @@
 feeds read it back, hostile text is kept exactly, time zones are right, nothing is lost in parallel."""
 from __future__ import annotations
 
+import json
 import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,6 @@ import yaml
 from sqlalchemy import func, select, text, update
 
 from cruddur.config import Settings
-from cruddur.observability import TELEMETRY
 from cruddur.store import database_url as store_url, make_engine
 from cruddur.store.schema import activities, replies, users
 from tests.conftest import FRONTEND, need_postgres
@@ -28,7 +28,7 @@ REPO = BACKEND_DIR.parent
 @contextmanager
 def engine(url: str):
     """The test's own look at the store, beside the app's."""
-    engine = make_engine(store_url(Settings(database_url=url), ""), traced=False)
+    engine = make_engine(store_url(Settings(database_url=url), ""))
     try:
         yield engine
     finally:
@@ -146,6 +146,7 @@ def test_timestamps_come_back_in_utc_and_timezone_aware(client, database_url):
     assert row.created_at == created
 
 
+@pytest.mark.migrations
 def test_the_seed_is_relative_to_seeding_and_made_once(make_app, database_url):
     first = make_app({"DATABASE_URL": database_url}).test_client()
     home = first.get("/api/activities/home").get_json()
@@ -174,6 +175,7 @@ WRITES = 60
 
 
 @pytest.mark.live
+@pytest.mark.migrations
 def test_parallel_writes_from_two_servers_lose_nothing(database_url):
     """Two gunicorn servers (as two containers) of two workers and four threads each, 16
     clients, cruds and replies at once, on a store none has seen yet: they migrate and seed
@@ -229,7 +231,7 @@ def test_the_default_store_is_a_file_in_the_instance_folder_and_postgresql_means
     assert store_url(Settings(database_url="postgresql://u@h/d"), "").drivername == "postgresql+psycopg"
 
 
-def test_the_databases_password_is_never_logged_or_shown(make_app, capfd):
+def test_the_databases_password_is_never_logged_or_shown(make_app, json_lines):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     password = "pw-that-must-stay-hidden-7c1e"
@@ -237,8 +239,7 @@ def test_the_databases_password_is_never_logged_or_shown(make_app, capfd):
     client = app.test_client()
     assert client.get("/api/activities/home").status_code == 503
     assert password not in client.get("/api/health").text
-    app.extensions[TELEMETRY].shutdown()
-    output = capfd.readouterr().out
+    output = json.dumps(json_lines())
     assert f"store: postgresql+psycopg://cruddur:***@127.0.0.1:{port}/cruddur" in output
     assert password not in output and password not in repr(app.extensions["cruddur.settings"])
 

@@ -12,7 +12,6 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from cruddur.observability import TELEMETRY
 from cruddur.store import CONNECT_TIMEOUT_S, FROZEN_SERVER_S, STATEMENT_TIMEOUT_MS
 from tests.conftest import FRONTEND, need_postgres
 from tests.peers.postgres import PostgresServer
@@ -77,19 +76,17 @@ def answered(client, method: str, path: str, within: float, **kwargs):
     return answers[0]
 
 
-def error_lines(app, capfd) -> list[dict]:
-    app.extensions[TELEMETRY].shutdown()  # flushes the log queue
-    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
-    return [line for line in lines if line["level"] == "ERROR"]
+def error_lines(json_lines) -> list[dict]:
+    return [line for line in json_lines() if line["level"] == "ERROR"]
 
 
-def test_a_refusing_port_answers_503_at_once_and_logs_the_trace_id(make_app, capfd):
+def test_a_refusing_port_answers_503_at_once_and_logs_the_trace_id(make_app, json_lines):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # closed below: nothing listens there
     app = make_app({"DATABASE_URL": f"postgresql://cruddur@127.0.0.1:{port}/cruddur"})
     response, took = timed(app.test_client())
     assert (response.status_code, response.get_json()) == UNAVAILABLE and took < 1.0
-    (line,) = error_lines(app, capfd)
+    (line,) = error_lines(json_lines)
     assert line["logger"] == "cruddur.errors" and line["message"].startswith("database unavailable: ")
     assert "Connection refused" in line["message"] and line["exception"].startswith("Traceback")
     assert line["trace_id"] == response.headers["X-Trace-Id"]

@@ -1,67 +1,54 @@
 """Every query traced: a CLIENT span per statement under the request, with db.system and the
-statement's text without its values, proven against the OTLP receiver on both stores."""
+statement's text without its values, on both stores (the in-memory exporter on the process's provider)."""
 import threading
 import time
 
 import pytest
+from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
-from tests.peers.otlp import OtlpReceiver
-from tests.test_opentelemetry import served
 from tests.test_store import engine
 
 SECRET = "zebra-4f1c-literal"
 
 
 @pytest.fixture
-def receiver():
-    with OtlpReceiver() as peer:
-        yield peer
+def client(make_app, spans, database_url):
+    client = make_app({"DATABASE_URL": database_url}).test_client()
+    # The first use migrates and seeds, untraced; the tests look at the requests after it.
+    assert client.get("/api/activities/home").status_code == 200
+    spans.clear()
+    return client
 
 
-@pytest.fixture
-def traced(make_app, receiver, database_url):
-    app = make_app({"DATABASE_URL": database_url, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-                    "OTEL_BSP_SCHEDULE_DELAY": "50"})
-    # The first request migrates and seeds, untraced; the tests look at the requests after it.
-    assert app.test_client().get("/api/health").status_code == 200
-    app.test_client().get("/api/activities/home")
-    receiver.wait_for(served(1))
-    return app
+def request_spans(spans, response):
+    """The request's SERVER span, its statements' spans and all its spans."""
+    trace_id = int(response.headers["X-Trace-Id"], 16)
+    found = [span for span in spans.get_finished_spans() if span.context.trace_id == trace_id]
+    (server,) = [span for span in found if span.kind == SpanKind.SERVER]
+    return server, [span for span in found if "db.statement" in span.attributes], found
 
 
-def statements(spans, trace_id):
-    return [s for s in spans if s["trace_id"] == trace_id and "db.statement" in s["attributes"]]
-
-
-def request_spans(receiver, response):
-    trace_id = response.headers["X-Trace-Id"]
-    spans = receiver.wait_for(lambda spans: any(s["kind"] == "SERVER" and s["trace_id"] == trace_id for s in spans))
-    server = next(s for s in spans if s["kind"] == "SERVER" and s["trace_id"] == trace_id)
-    return server, statements(spans, trace_id), [s for s in spans if s["trace_id"] == trace_id]
-
-
-def test_each_statement_is_a_client_span_under_the_request(traced, receiver, database_url):
-    response = traced.test_client().get("/api/activities/@worf")
+def test_each_statement_is_a_client_span_under_the_request(client, spans, database_url):
+    response = client.get("/api/activities/@worf")
     assert response.status_code == 200
-    server, queries, spans = request_spans(receiver, response)
-    system = database_url.split(":", 1)[0]
-    # The user, their cruds, the cruds' replies; a connection from the pool is no span.
-    assert len(queries) == 3
-    assert [s for s in spans if s["kind"] == "CLIENT"] == queries
+    server, queries, found = request_spans(spans, response)
+    # The user, their cruds, the cruds' replies (under the journal's mock-data span); a connection
+    # from the pool is no span.
+    (mock_data,) = [span for span in found if span.name == "mock-data"]
+    assert [span for span in found if span.kind == SpanKind.CLIENT] == queries and len(queries) == 3
+    assert [span.parent.span_id for span in queries] == [server.context.span_id] + [mock_data.context.span_id] * 2
     for span in queries:
-        assert (span["kind"], span["parent_span_id"]) == ("CLIENT", server["span_id"])
-        assert span["attributes"]["db.system"] == system
-        assert span["attributes"]["db.statement"].startswith("SELECT ")
-        assert "worf" not in str(span["attributes"])
+        assert (span.instrumentation_scope.name, span.attributes["db.system"]) == (
+            "opentelemetry.instrumentation.sqlalchemy", database_url.split(":", 1)[0])
+        assert span.attributes["db.statement"].startswith("SELECT ") and "worf" not in str(dict(span.attributes))
 
 
-def test_home_queries_are_children_of_the_journals_custom_span(traced, receiver):
-    response = traced.test_client().get("/api/activities/home")
-    server, queries, spans = request_spans(receiver, response)
-    custom = next(s for s in spans if s["name"] == "home-activites-mock-data")
-    assert custom["parent_span_id"] == server["span_id"]
-    assert [s["parent_span_id"] for s in queries] == [custom["span_id"]] * 2
+def test_home_queries_are_children_of_the_journals_custom_span(client, spans):
+    server, queries, found = request_spans(spans, client.get("/api/activities/home"))
+    (custom,) = [span for span in found if span.name == "home-activites-mock-data"]
+    assert custom.parent.span_id == server.context.span_id
+    assert [span.parent.span_id for span in queries] == [custom.context.span_id] * 2
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
@@ -70,40 +57,29 @@ def test_home_queries_are_children_of_the_journals_custom_span(traced, receiver)
     ("POST", "/api/activities/248959df-3079-4947-b847-9e0892d1bab4/reply", {"message": SECRET}),
     ("POST", "/api/messages", {"user_receiver_handle": "coco", "message": SECRET}),
 ])
-def test_no_value_reaches_a_statements_span(traced, receiver, method, path, body):
-    response = traced.test_client().open(path, method=method, json=body, query_string={"term": SECRET})
+def test_no_value_reaches_a_statements_span(client, spans, method, path, body):
+    response = client.open(path, method=method, json=body, query_string={"term": SECRET})
     assert response.status_code == 200
-    _, queries, _ = request_spans(receiver, response)
-    assert queries and any(s["attributes"]["db.statement"].split()[0] in ("INSERT", "SELECT") for s in queries)
+    _, queries, _ = request_spans(spans, response)
+    assert queries and any(span.attributes["db.statement"].split()[0] in ("INSERT", "SELECT") for span in queries)
     for span in queries:
-        assert SECRET not in str(span)
-        assert "1-day" not in span["attributes"]["db.statement"]
+        assert SECRET not in str(dict(span.attributes)) and "1-day" not in span.attributes["db.statement"]
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_slow_query_is_a_long_db_span_under_the_request(traced, receiver, database_url):
+def test_a_slow_query_is_a_long_db_span_under_the_request(client, spans, database_url):
     """A writer holding the table's lock makes the feed's query wait: the wait is the DB span."""
     with engine(database_url) as db, db.connect() as blocker:
         blocker.execute(text("LOCK TABLE activities IN ACCESS EXCLUSIVE MODE"))
         answers = []
-        request = threading.Thread(target=lambda: answers.append(traced.test_client().get("/api/activities/@worf")))
+        request = threading.Thread(target=lambda: answers.append(client.get("/api/activities/@worf")))
         request.start()
         time.sleep(1.0)
         blocker.rollback()
         request.join(10)
     (response,) = answers
     assert response.status_code == 200
-    server, queries, _ = request_spans(receiver, response)
-    slow = max(queries, key=lambda span: span["duration_s"])
-    assert slow["duration_s"] >= 0.9 and slow["parent_span_id"] == server["span_id"]
-    assert slow["attributes"]["db.statement"].startswith("SELECT activities.uuid")
-
-
-def test_a_first_request_left_untraced_leaves_the_statements_of_the_next_traced(make_app, receiver):
-    """The engine is the instrumentation's only when made outside a suppressed (untraced) request."""
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-                    "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "api/activities/notifications"})
-    client = app.test_client()
-    assert client.get("/api/activities/notifications").status_code == 200
-    _, queries, _ = request_spans(receiver, client.get("/api/activities/@worf"))
-    assert len(queries) == 3
+    _, queries, _ = request_spans(spans, response)
+    slow = max(queries, key=lambda span: span.end_time - span.start_time)
+    assert (slow.end_time - slow.start_time) / 1e9 >= 0.9
+    assert slow.attributes["db.statement"].startswith("SELECT activities.uuid")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import psycopg
 
@@ -33,6 +34,7 @@ class PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="cruddur-pg-"))
         self.data = self.dir / "data"
         self.databases = 0
+        self.template: str | None = None
         self.running = False
         # PostgreSQL refuses to run as root: as root (in a container), it runs as Debian's postgres user.
         self.user = "postgres" if os.geteuid() == 0 else None
@@ -79,13 +81,22 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
-    def fresh_database(self) -> str:
-        """A new, empty database: each test gets its own."""
+    def fresh_database(self, template: str = "template1") -> str:
+        """A new database, a copy of `template`: each test gets its own (empty, from template1)."""
         self.databases += 1
         name = f"cruddur_{self.databases}"
         with psycopg.connect(self.url(), autocommit=True) as connection:
-            connection.execute(f"CREATE DATABASE {name}")  # a name made here, never input
+            connection.execute(f"CREATE DATABASE {name} TEMPLATE {template}")  # names made here, never input
         return self.url(name)
+
+    def migrated_database(self, migrate: Callable[[str], None]) -> str:
+        """A new database already migrated and seeded: a copy of one that `migrate(url)` migrated
+        once per server (copying a template is a file copy; migrating is every statement again)."""
+        if not self.template:
+            url = self.fresh_database()
+            migrate(url)  # which must leave no connection open: a template in use cannot be copied
+            self.template = url.rsplit("/", 1)[1]
+        return self.fresh_database(self.template)
 
     def close(self) -> None:
         try:

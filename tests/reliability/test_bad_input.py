@@ -18,11 +18,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
 
-from cruddur.observability import TELEMETRY
 from tests.conftest import BACKEND, FRONTEND
 from tests.peers.rollbar import RollbarStandIn
-from tests.processes import Gunicorn
-from tests.test_one_trace import all_on, peers  # noqa: F401 (peers is a fixture)
+from tests.processes import GUNICORN_CMD_ARGS, Gunicorn
+from tests.reliability.conftest import all_on
 
 pytestmark = pytest.mark.live
 
@@ -169,27 +168,34 @@ def xray_header(trace_id: str, parent: str) -> str:
     return f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={parent};Sampled=1"
 
 
-def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto, make_app, capfd, caplog):
+def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto):
+    """Through a real process, as every test with a vendor on does: the SDKs' state is the
+    process's, set once. SIGTERM flushes what the worker holds, so the peers have it all."""
     otlp, xray, rollbar = peers
-    app = make_app({**all_on(otlp, xray, rollbar), "OTEL_TRACES_EXPORTER": "otlp,console"})
-    client = app.test_client()
+    server = Gunicorn({**all_on(otlp, xray, rollbar), "OTEL_TRACES_EXPORTER": "otlp,console",
+                       # No limit on the request line or a header, so 100 kB reach the app as through the test client.
+                       "GUNICORN_CMD_ARGS": f"{GUNICORN_CMD_ARGS} --limit-request-line 0 --limit-request-field_size 200000"},
+                      workers=1).start()
     trace_ids = [secrets.token_hex(16) for _ in range(5)]
     forged = trace_ids[4]
-    sent = [
-        client.get("/api/activities/search", query_string={"term": BIG},
-                   headers={"X-Amzn-Trace-Id": xray_header(trace_ids[0], "a" * 16)}),
-        client.get(f"/api/{BIG}", headers={"X-Amzn-Trace-Id": xray_header(trace_ids[1], "b" * 16)}),
-        client.post("/api/messages", json={"user_receiver_handle": BIG, "message": BIG},
-                    headers={"X-Amzn-Trace-Id": xray_header(trace_ids[2], "c" * 16)}),
-        client.get("/api/activities/home", headers={
-            "User-Agent": BIG, "X-Forwarded-For": BIG, "Referer": BIG,
-            "X-Amzn-Trace-Id": xray_header(trace_ids[3], "d" * 16)}),
-        # A valid traceparent beside an X-Ray header that names the same trace with a forged Parent.
-        client.get("/api/activities/home", headers={
-            "traceparent": f"00-{forged}-{'e' * 16}-01", "X-Amzn-Trace-Id": xray_header(forged, BIG)}),
-    ]
+    try:
+        sent = [
+            requests.get(f"{server.url}/api/activities/search", params={"term": BIG}, timeout=10,
+                         headers={"X-Amzn-Trace-Id": xray_header(trace_ids[0], "a" * 16)}),
+            requests.get(f"{server.url}/api/{BIG}", timeout=10,
+                         headers={"X-Amzn-Trace-Id": xray_header(trace_ids[1], "b" * 16)}),
+            requests.post(f"{server.url}/api/messages", json={"user_receiver_handle": BIG, "message": BIG}, timeout=10,
+                          headers={"X-Amzn-Trace-Id": xray_header(trace_ids[2], "c" * 16)}),
+            requests.get(f"{server.url}/api/activities/home", timeout=10, headers={
+                "User-Agent": BIG, "X-Forwarded-For": BIG, "Referer": BIG,
+                "X-Amzn-Trace-Id": xray_header(trace_ids[3], "d" * 16)}),
+            # A valid traceparent beside an X-Ray header that names the same trace with a forged Parent.
+            requests.get(f"{server.url}/api/activities/home", timeout=10, headers={
+                "traceparent": f"00-{forged}-{'e' * 16}-01", "X-Amzn-Trace-Id": xray_header(forged, BIG)}),
+        ]
+    finally:
+        output = server.stop()
     assert [response.status_code for response in sent] == [422, 404, 422, 200, 200]
-    app.extensions[TELEMETRY].shutdown()
 
     spans = otlp.spans()
     assert {span["trace_id"] for span in spans} == set(trace_ids)
@@ -200,8 +206,8 @@ def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto
     assert all(re.fullmatch("[0-9a-f]{16}", segment.get("parent_id", "0" * 16)) for segment in segments)
     events = [event["message"] for event in moto.events("cruddur")]
     assert len(events) >= len(sent)
-    lines = capfd.readouterr().out.splitlines()
+    lines = output.splitlines()
     assert all(len(line) < MAX_RECORD_CHARS for line in [*events, *lines])
     # Each clipped attribute is told once a minute at most, not once per request.
-    truncations = [record for record in caplog.records if "exceeds max length" in record.getMessage()]
+    truncations = [line for line in lines if "exceeds max length" in line]
     assert len(truncations) <= 1

@@ -1,52 +1,68 @@
-"""Ten minutes' worth of requests with every service hanging: memory stays bounded, and what was
-dropped is counted.
+"""A long load with every service hanging: a worker's memory stays bounded once its queues are full.
 
 Hanging is the worst way to be down for memory: a refused connection fails fast and the queues
 drain by failing, while a service that never answers lets every queue fill to its limit.
+
+The queues' capacities are settings, so `make test` shrinks them and proves the bound with a few
+thousand requests; `make reliability` keeps production's capacities and sends 50,000.
 """
-import re
+import json
 
 import pytest
+import requests
 
-from tests.reliability.conftest import rss_kib, worker_pids
+from tests.reliability.conftest import FULL, REQUEST_BOUND_S, rss_kib, worker_pids
 
 pytestmark = pytest.mark.live
-REQUESTS = 50_000
 CHUNKS = 10
-# By a fifth of the run every queue is full (watchtower's 10,000 lines per worker come first):
-# from then on a worker's memory may only wobble.
+# Small capacities (the SDK's queues, and the rebuilt layer's CloudWatch and Rollbar bounds),
+# each far below what a worker is offered by SETTLED_CHUNK.
+# (The SDK refuses an export batch larger than its queue: the batches shrink with them.)
+SMALL_QUEUES = {"OTEL_BSP_MAX_QUEUE_SIZE": "128", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64",
+                "OTEL_BLRP_MAX_QUEUE_SIZE": "128", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "64",
+                "CLOUDWATCH_MAX_QUEUED_LINES": "100", "ROLLBAR_MAX_PENDING_ITEMS": "10"}
+PER_REQUEST = ("OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BLRP_MAX_QUEUE_SIZE", "CLOUDWATCH_MAX_QUEUED_LINES")
+REQUESTS, CAPACITIES = (50_000, {}) if FULL else (4_000, SMALL_QUEUES)
+# By a fifth of the run every queue is full: from then on a worker's memory may only wobble
+# (with production's capacities, watchtower's 10,000 lines per worker fill last).
 SETTLED_CHUNK = 2
 MAX_GROWTH_KIB = 8 * 1024
 
 
-def test_fifty_thousand_requests_with_every_service_hanging_keep_memory_bounded(stack, loader, figures):
+def test_a_long_load_with_every_service_hanging_keeps_memory_bounded(stack, loader, figures):
     for name, front in stack.fronts.items():
         front.set("stalled" if name == "xray" else "slow")
-    server = stack.gunicorn().start()
+    server = stack.gunicorn(**CAPACITIES).start()
+    # Every integration took the small capacities and is on: its queue is the one being filled.
+    assert set(requests.get(server.url + "/api/health", timeout=10).json()["integrations"].values()) == {"on"}
     pids = worker_pids(server)
     rss = {pid: [] for pid in pids}
-    failures = []
+    failures, slowest = [], 0.0
     for _ in range(CHUNKS):
         run = loader(server.url, REQUESTS // CHUNKS)
         failures += run.failures
+        slowest = max(slowest, run.slowest)
         for pid in pids:
             rss[pid].append(rss_kib(pid))
     output = server.stop()
 
     growth = {pid: max(samples[SETTLED_CHUNK:]) - samples[SETTLED_CHUNK] for pid, samples in rss.items()}
-    # Every worker tells what it dropped, once, at exit: log lines beyond watchtower's limit,
-    # and spans beyond the batch processor's.
-    dropped = [int(count) for count in re.findall(r"\((\d+) dropped from a full queue", output)]
-    spans_lost = [int(lost) for lost, _ in re.findall(r"opentelemetry: (\d+) of (\d+) spans not delivered", output)]
-    figures.add("Load: 50 000 requests, every service hanging", {
-        "requests": REQUESTS, "failed": len(failures),
+    figures.add(f"Load: {REQUESTS:,} requests, every service hanging", {
+        "requests": REQUESTS, "capacities": ", ".join(f"{k}={v}" for k, v in CAPACITIES.items()) or "production's",
+        "failed": len(failures), "slowest (ms)": round(slowest * 1000, 1),
         "peak RSS per worker (MiB)": round(max(max(samples) for samples in rss.values()) / 1024, 1),
         "growth after the queues filled (MiB)": round(max(growth.values()) / 1024, 1),
-        "log lines dropped (full queue)": sum(dropped), "spans not delivered": sum(spans_lost),
     })
 
     assert failures == []
+    assert slowest < REQUEST_BOUND_S, slowest
+    # Every request ends at least one span and one access line, and the workers share the load
+    # about evenly: by SETTLED_CHUNK each worker was offered more than any queue holds.
+    # (Rollbar's queue takes only /rollbar/test's reports, a few per worker: its bound is not proven here.)
+    offered = REQUESTS * SETTLED_CHUNK // CHUNKS // len(pids)
+    assert all(offered > 2 * int(CAPACITIES[name]) for name in PER_REQUEST if name in CAPACITIES)
     assert all(kib <= MAX_GROWTH_KIB for kib in growth.values()), rss
-    assert len(dropped) == len(pids) and all(count > 0 for count in dropped), output[-3000:]
-    assert len(spans_lost) == len(pids) and all(spans_lost)
     assert "Traceback" not in output
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    started = [line for line in logged if {"integration", "enabled", "detail"} <= line.keys()]  # start-up lines
+    assert len(started) >= 4 * len(pids) and all(line["enabled"] for line in started), started

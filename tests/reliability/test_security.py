@@ -13,13 +13,12 @@ import pytest
 import requests
 
 from cruddur import create_app
-from cruddur.routes.rollbar import TEST_REPORT_INTERVAL_S
 from tests.conftest import AWS_SECRET, FRONTEND
 from tests.peers.rollbar import RollbarStandIn
 from tests.processes import Gunicorn
 from tests.reliability.test_bad_input import schema
 from tests.test_dockerfile import instruction
-from tests.test_one_trace import HONEYCOMB_KEY, ROLLBAR_TOKEN, all_on, peers  # noqa: F401 (peers is a fixture)
+from tests.reliability.conftest import HONEYCOMB_KEY, ROLLBAR_TOKEN, all_on
 
 pytestmark = pytest.mark.live
 
@@ -149,11 +148,15 @@ def test_an_unhandled_exception_is_a_json_500_without_traceback_even_with_flask_
     assert "RuntimeError: boom: nobody expected this" in server.output
 
 
+# /rollbar/test's rate limit per worker, set (ROLLBAR_TEST_INTERVAL) as production's default.
+TEST_REPORT_INTERVAL_S = 10
+
+
 def test_concurrent_rollbar_test_requests_report_at_most_once_per_worker_and_interval():
     workers, requests_sent = 2, 200
     with RollbarStandIn() as stand_in:
-        with Gunicorn({"ROLLBAR_ACCESS_TOKEN": ROLLBAR_TOKEN, "ROLLBAR_ENDPOINT": stand_in.endpoint},
-                      workers=workers) as server:
+        with Gunicorn({"ROLLBAR_ACCESS_TOKEN": ROLLBAR_TOKEN, "ROLLBAR_ENDPOINT": stand_in.endpoint,
+                       "ROLLBAR_TEST_INTERVAL": str(TEST_REPORT_INTERVAL_S)}, workers=workers) as server:
             started = time.monotonic()
             with ThreadPoolExecutor(16) as pool:
                 responses = list(pool.map(lambda _: requests.get(f"{server.url}/rollbar/test", timeout=10),

@@ -4,11 +4,9 @@ aws/json/xray.json's rule); `otlp`, AWS's route after the SDK's end of support (
 on the tracer provider, signed with SigV4); `collector` (configuration only: the OTLP endpoint
 is the Collector, which signs the spans for X-Ray)."""
 import json
+import os
 import re
 
-from aws_xray_sdk import global_sdk_config
-from aws_xray_sdk.core import xray_recorder
-from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
 from flask import Flask, request
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -18,6 +16,14 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from cruddur.config import Settings
 from cruddur.observability import sigv4
 from cruddur.observability.redact import redact_url
+
+# The SDK reads AWS_XRAY_DAEMON_ADDRESS as it is imported and refuses an empty one, which is how
+# compose passes an unset one: empty means unset, as for every Cruddur variable.
+if not os.environ.get("AWS_XRAY_DAEMON_ADDRESS", "unset").strip():
+    del os.environ["AWS_XRAY_DAEMON_ADDRESS"]
+from aws_xray_sdk import global_sdk_config  # noqa: E402
+from aws_xray_sdk.core import xray_recorder  # noqa: E402
+from aws_xray_sdk.ext.flask.middleware import XRayMiddleware  # noqa: E402
 
 # X-Ray's OTLP endpoint takes gzip or nothing; a hung endpoint holds the span thread this long.
 EXPORT_TIMEOUT_S = 5

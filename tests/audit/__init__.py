@@ -1,0 +1,26 @@
+"""Reading what tests/audit/sitecustomize.py recorded in a server's processes."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def environment(directory: Path) -> dict[str, str]:
+    """The variables that make a Python process (and the workers it forks) record into `directory`."""
+    path = os.environ.get("PYTHONPATH")
+    return {"CRUDDUR_AUDIT_DIR": str(directory), "PYTHONPATH": f"{HERE}{os.pathsep}{path}" if path else str(HERE)}
+
+
+def records_by_process(directory: Path) -> dict[int, list[dict]]:
+    """Everything recorded so far, by process id, in the order it happened."""
+    # Each record is one whole line, appended by one write: a line without its newline is still being written.
+    return {int(file.stem): [json.loads(line) for line in file.read_text().split("\n")[:-1]]
+            for file in sorted(directory.glob("*.jsonl"))}
+
+
+def records(directory: Path) -> list[dict]:
+    """Everything recorded so far, every process's, each record with its "pid"."""
+    return [{**record, "pid": pid} for pid, found in records_by_process(directory).items() for record in found]
