@@ -62,9 +62,14 @@ def add_trace_id(record: logging.LogRecord) -> bool:
     return True
 
 
+class JsonLines(JsonFormatter):
+    def formatException(self, exc_info) -> str:
+        return clip(super().formatException(exc_info))  # an exception's text can hold hostile input too
+
+
 def json_handler(handler: logging.Handler) -> logging.Handler:
     """`handler`, writing time, level, logger, message, trace_id and any `extra` fields as JSON."""
-    handler.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
+    handler.setFormatter(JsonLines("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
         "levelname": "level", "name": "logger", "exc_info": "exception"}))
     handler.addFilter(add_trace_id)
     return handler
