@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -123,6 +124,8 @@ def span_exporter():
             patch.delenv(name, raising=False)
         patch.setenv("OTEL_TRACES_EXPORTER", "none")
         create_app()
+    # The tests' own calls to servers carry the headers each test gives, not the process's trace.
+    RequestsInstrumentor().uninstrument()
     exporter = InMemorySpanExporter()
     trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
     return exporter

@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 from opentelemetry import trace
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.trace import SpanKind
 
 from cruddur.observability import logs
@@ -95,7 +96,15 @@ def test_a_callers_header_continues_its_trace(client, spans, headers, trace_id, 
     assert server.parent.is_remote and response.headers["X-Trace-Id"] == trace_id
 
 
-def test_an_outgoing_requests_call_is_a_client_child_of_the_request(app, client, spans):
+@pytest.fixture
+def requests_instrumented():
+    """requests instrumented, as in every Cruddur process (conftest leaves the tests' own calls bare)."""
+    RequestsInstrumentor().instrument()
+    yield
+    RequestsInstrumentor().uninstrument()
+
+
+def test_an_outgoing_requests_call_is_a_client_child_of_the_request(app, client, spans, requests_instrumented):
     with OtlpReceiver() as other:
         app.add_url_rule("/api/test/call-out", view_func=lambda: {
             "status": requests.get(f"{other.url}/elsewhere", timeout=5).status_code})

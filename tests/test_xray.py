@@ -71,6 +71,15 @@ def test_a_request_is_a_segment_named_backend_flask_rooted_in_the_opentelemetry_
         f"on: segments to {daemon.address} as backend-flask; rule Cruddur from rate-1.0.json: 5 a second, then 100%")
 
 
+def test_a_huge_header_is_clipped_so_the_segment_still_fits_its_datagram(client, daemon):
+    """flask run (and gunicorn without its request limits) lets 100 kB headers reach the app."""
+    response = client.get("/api/activities/home", headers={"User-Agent": "x" * 100_000, "X-Forwarded-For": "z" * 100_000})
+    (segment,) = daemon.wait_for(lambda segments: len(segments) == 1)
+    assert segment["trace_id"] == xray_id(response.headers["X-Trace-Id"])
+    request = segment["http"]["request"]
+    assert (len(request["user_agent"]), len(request["client_ip"]), request["x_forwarded_for"]) == (2049, 2049, True)
+
+
 def test_user_activities_has_the_journals_mock_data_subsegment_with_its_metadata(client, daemon):
     client.get("/api/activities/@andrewbrown")
     (segment,) = daemon.wait_for(lambda segments: len(segments) == 1)

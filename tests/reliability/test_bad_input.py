@@ -197,11 +197,12 @@ def test_huge_input_makes_no_huge_span_segment_or_log_event(peers, aws_env, moto
         output = server.stop()
     assert [response.status_code for response in sent] == [422, 404, 422, 200, 200]
 
-    spans = otlp.spans()
-    assert {span["trace_id"] for span in spans} == set(trace_ids)
+    spans = otlp.spans()  # the module's other tests share the peers: theirs are checked for size too
+    assert {span["trace_id"] for span in spans} >= set(trace_ids)
     assert all(len(json.dumps(span)) < MAX_RECORD_CHARS for span in spans)
+    ours = {f"1-{t[:8]}-{t[8:]}" for t in trace_ids}
     segments = xray.segments()
-    assert sorted(segment["trace_id"] for segment in segments) == sorted(f"1-{t[:8]}-{t[8:]}" for t in trace_ids)
+    assert sorted(segment["trace_id"] for segment in segments if segment["trace_id"] in ours) == sorted(ours)
     assert all(len(json.dumps(segment)) < MAX_RECORD_CHARS for segment in segments)
     assert all(re.fullmatch("[0-9a-f]{16}", segment.get("parent_id", "0" * 16)) for segment in segments)
     events = [event["message"] for event in moto.events("cruddur")]

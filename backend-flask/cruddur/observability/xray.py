@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from cruddur.config import Settings
 from cruddur.observability import sigv4
-from cruddur.observability.redact import redact_url
+from cruddur.observability.redact import clip, redact_url
 
 # The SDK reads AWS_XRAY_DAEMON_ADDRESS as it is imported and refuses an empty one, which is how
 # compose passes an unset one: empty means unset, as for every Cruddur variable.
@@ -105,4 +105,10 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             if fields.get("Root") == root and re.fullmatch(pattern, fields.get(name, ""))) if root else "Sampled=0"
 
     XRayMiddleware(app, xray_recorder)
+
+    # After the middleware's hook: a segment travels in one UDP datagram, which a 100 kB header would overflow.
+    @app.before_request
+    def clip_segment_fields() -> None:
+        fields = getattr(xray_recorder.current_segment(), "http", {}).get("request", {})
+        fields.update({name: clip(value) for name, value in fields.items() if isinstance(value, str)})
     return True, f"segments to {daemon} as backend-flask; {rules_detail}"
