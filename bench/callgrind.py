@@ -6,10 +6,18 @@ loopback peers as `python -m bench`. Instrumentation is switched on (callgrind_c
 only after start-up and `--warmup` requests, and the counters dumped right after
 `--requests` more: every thread the app runs (exporters included) is counted, so the
 figure repeats to about 1% however busy the machine is.
+
+`--gunicorn` counts the same under gunicorn instead: one worker on the shipped settings
+(bench/worker.py: gunicorn.conf.py, gthread × 4 threads), valgrind on the worker, the requests
+sent over keep-alive connections from 4 client threads. The batch processors' schedule delay is
+set to 10 minutes for every row, so batches fill by size, as at a few hundred requests a second
+under wrk, instead of every few requests at valgrind's speed; the spans still queued at the dump
+(less than one batch) are not counted.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import queue
 import re
@@ -17,12 +25,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from bench import agents
 from bench.peers import Peers
 from bench.variants import BY_KEY, Variant
-from bench.worker import REPO
+from bench.worker import REPO, Worker
 from tests.processes import BACKEND_DIR
 
 TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.M)
@@ -66,17 +75,77 @@ def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: i
     return int(TOTALS.search(dump.read_text()).group(1))
 
 
+def get(port: int, path: str, requests: int, connections: int = 4) -> None:
+    """`requests` GETs over `connections` keep-alive connections, each on a thread; fails on any non-200."""
+    failures: list[BaseException] = []
+
+    def serve(count: int) -> None:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        try:
+            for _ in range(count):
+                client.request("GET", path)
+                with client.getresponse() as response:
+                    response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{path}: {response.status}")
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=serve, args=(requests // connections + (i < requests % connections),))
+               for i in range(connections)]
+    [thread.start() for thread in threads]
+    [thread.join() for thread in threads]
+    if failures:
+        raise failures[0]
+
+
+def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path) -> int:
+    """Instructions a gunicorn worker (the shipped settings) executed serving `requests` requests."""
+    env = {**env, "PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000"}
+    worker = Worker(variant, env, out / f"{variant.key}.log")
+    taskset = worker.command.index("taskset") + 3
+    worker.command[taskset:taskset] = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
+                                       f"--callgrind-out-file={out}/{variant.key}.%p"]
+    worker.command += ["--timeout", "600"]  # gunicorn's heartbeat, at valgrind's speed
+    with worker.output.open("w") as output:
+        worker.process = subprocess.Popen(worker.command, cwd=BACKEND_DIR, env=env, stdout=output,
+                                          stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 900
+        while True:
+            try:
+                get(worker.port, variant.path, 1, connections=1)
+                break
+            except OSError:
+                if worker.process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{variant.key} did not start under callgrind:\n{worker.output.read_text()}")
+                time.sleep(1)
+        get(worker.port, variant.path, warmup)
+        pid = next(child for task in Path(f"/proc/{worker.process.pid}/task").iterdir()
+                   for child in (task / "children").read_text().split())
+        subprocess.run(["callgrind_control", "--instr=on", pid], check=True, capture_output=True, timeout=120)
+        get(worker.port, variant.path, requests)
+        subprocess.run(["callgrind_control", "--dump", pid], check=True, capture_output=True, timeout=120)
+    finally:
+        worker.stop(timeout=120)
+    return int(TOTALS.search((out / f"{variant.key}.{pid}.1").read_text()).group(1))
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.callgrind", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="a,f,c", help=f"keys, comma-separated, of {','.join(BY_KEY)}")
     parser.add_argument("--requests", type=int, default=1000, help="the requests counted")
     parser.add_argument("--warmup", type=int, default=50, help="requests served before counting starts")
+    parser.add_argument("--gunicorn", action="store_true", help="count a gunicorn worker's, not the test client's")
     args = parser.parse_args(argv)
+    count = served if args.gunicorn else instructions
     variants = [BY_KEY[key] for key in args.variant.split(",")]
     with tempfile.TemporaryDirectory(prefix="cruddur-callgrind-") as workdir, Peers() as peers:
         for variant in variants:
             with peers.session(variant) as session:
-                counted = instructions(variant, session.env, args.warmup, args.requests, Path(workdir))
+                counted = count(variant, session.env, args.warmup, args.requests, Path(workdir))
             print(f"{variant.key}\t{counted / args.requests / 1e6:.3f} M instructions/request\t{variant.label}",
                   flush=True)
 
