@@ -17,8 +17,10 @@ timeout = 30
 # Longer than a load balancer's idle timeout (an ALB's is 60 s), so the client side closes
 # idle connections: a request sent just as gunicorn closed its connection would be reset.
 keepalive = 75
-# SIGTERM lets a worker finish its requests and flush telemetry for this long.
-graceful_timeout = 10
+# SIGTERM lets a worker finish its requests and flush telemetry for this long: each SDK's own
+# timeouts bound the flush to 9 s (observability.shutdown), so a busy machine still has room.
+# Compose's stop_grace_period (and an orchestrator's stop timeout) must be longer.
+graceful_timeout = 20
 
 
 def on_starting(server):

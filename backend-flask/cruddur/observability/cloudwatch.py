@@ -42,7 +42,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             provider = LoggerProvider(resource=trace.get_tracer_provider().resource)
             # Explicit arguments: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's.
             provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(
-                **endpoint, timeout=sigv4.CLIENT_CONFIG.read_timeout,
+                **endpoint, timeout=sigv4.EXPORT_TIMEOUT_S,
                 headers={"x-aws-log-group": group, "x-aws-log-stream": settings.cloudwatch_log_stream})))
             set_logger_provider(provider)
             logging.getLogger().addHandler(LoggingHandler(logger_provider=provider))
@@ -71,6 +71,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             return sum(queue.qsize() for queue in handler.queues.values()) < settings.cloudwatch_max_queued_lines
 
         handler.addFilter(queue_has_room)
+        handler.FLUSH_TIMEOUT = 2  # its close at exit waits this long (observability.shutdown's budget)
         logging.captureWarnings(True)  # watchtower tells its failures as warnings
         logging.getLogger().addHandler(logs.json_handler(handler))
     return True, where

@@ -6,6 +6,7 @@ health check, and one line per span on the console when no endpoint is set."""
 import json
 import logging
 import os
+import re
 import sys
 
 from flask import Flask, request
@@ -48,6 +49,8 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
     names = [name for name in dict.fromkeys(given.lower().replace(" ", "").split(",")) if name not in ("", "none")]
     if first_app:
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+        if not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"):  # 10 s by default: a third of the exit's budget
+            os.environ.setdefault("OTEL_EXPORTER_OTLP_TIMEOUT", "3")
         # Header capture, when the user turns it on, never records a secret header's value.
         os.environ[SANITIZE_FIELDS] = ",".join(filter(None, [os.environ.get(SANITIZE_FIELDS), *SECRET_NAMES]))
         if not os.environ.get("OTEL_PROPAGATORS"):
@@ -66,7 +69,9 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                              name)
         trace.set_tracer_provider(provider)  # with OTEL_SDK_DISABLED=true, its tracers are no-ops
         if not settings.otel_sdk_disabled:
-            RequestsInstrumentor().instrument()
+            # Rollbar's own sends, from its threads, would each be a trace of their own.
+            RequestsInstrumentor().instrument(excluded_urls=None if os.environ.get(
+                "OTEL_PYTHON_REQUESTS_EXCLUDED_URLS") else re.escape(settings.rollbar_endpoint or "api.rollbar.com"))
             SQLAlchemyInstrumentor().instrument()  # every engine made from now on
     if settings.otel_sdk_disabled:
         return False, "OTEL_SDK_DISABLED is true: nothing is traced"

@@ -15,7 +15,7 @@ from cruddur.observability.redact import is_secret, redact_url
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 # A send ends within its connect and read timeouts: one begun twice this long ago is over.
-SEND_TIMEOUT_S = 3
+SEND_TIMEOUT_S = 2
 
 
 class ScrubSecrets(ScrubTransform):

@@ -17,6 +17,8 @@ SIGNED_HEADERS = ("content-type", "content-encoding", "x-aws-log-group", "x-aws-
 SENT_HEADERS = (*SIGNED_HEADERS, "content-length", "user-agent", "accept", "accept-encoding", "connection")
 # A blackholed endpoint must not hold a sending thread, or the shutdown, for minutes.
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2})
+# An OTLP export to AWS, retries included (part of the exit's budget: observability.shutdown).
+EXPORT_TIMEOUT_S = 2
 
 
 class SigV4(requests.auth.AuthBase):

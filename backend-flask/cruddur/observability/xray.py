@@ -25,8 +25,6 @@ from aws_xray_sdk import global_sdk_config  # noqa: E402
 from aws_xray_sdk.core import xray_recorder  # noqa: E402
 from aws_xray_sdk.ext.flask.middleware import XRayMiddleware  # noqa: E402
 
-# X-Ray's OTLP endpoint takes gzip or nothing; a hung endpoint holds the span thread this long.
-EXPORT_TIMEOUT_S = 5
 XRAY_HEADER, XRAY_ENVIRON = "X-Amzn-Trace-Id", "HTTP_X_AMZN_TRACE_ID"
 # The caller's fields kept when it continues its own trace; anything else is forged or junk.
 CALLER_FIELDS = {"Parent": "[0-9a-f]{16}", "Sampled": "[01?]"}
@@ -86,7 +84,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         endpoint, where = found
         if first_app:  # explicit arguments: the exporter would read OTEL_EXPORTER_OTLP_*, which are Honeycomb's
             trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-                **endpoint, timeout=EXPORT_TIMEOUT_S, compression=Compression.Gzip)))
+                **endpoint, timeout=sigv4.EXPORT_TIMEOUT_S, compression=Compression.Gzip)))  # gzip or nothing
         return True, f"spans over OTLP/HTTP to {where}"
 
     rules, rules_detail = sampling_rule(settings.xray_sampling_rule_file)
