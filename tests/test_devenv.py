@@ -305,13 +305,16 @@ def test_backends_compose_command_serves_an_edit_without_a_restart(tmp_path):
     del env["PORT"]  # Gunicorn picks a free port
     del env["DATABASE_URL"]  # compose's db is not here: Gunicorn's own SQLite file wins over CONNECTION_URL
     with Gunicorn(env=env, command=compose_command("backend-flask", BACKEND_DIR / "Dockerfile"), cwd=code) as server:
-        def status() -> str:
-            return requests.get(f"{server.url}/api/health", timeout=5).json()["status"]
+        def status() -> str | None:
+            try:
+                return requests.get(f"{server.url}/api/health", timeout=5).json()["status"]
+            except (requests.ConnectionError, requests.Timeout):  # a worker restarting, on a busy machine
+                return None
 
         assert status() == "ok"
         route = code / "cruddur" / "routes" / "health.py"
         route.write_text(route.read_text().replace('"status": "ok"', '"status": "ok, and live"'))
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 45
         while status() != "ok, and live" and time.monotonic() < deadline:
             # Saved again, as an editor would: a worker's reloader takes its first look at the
             # files only once it is running, and an edit made before that look is not a change.
