@@ -101,7 +101,7 @@ def test_a_slow_query_is_a_long_db_span_under_the_request(traced, receiver, data
 
 def test_a_first_request_left_untraced_leaves_the_statements_of_the_next_traced(make_app, receiver):
     """The engine is the instrumentation's only when made outside a suppressed (untraced) request."""
-    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+    app = make_app({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "50",
                     "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "api/activities/notifications"})
     client = app.test_client()
     assert client.get("/api/activities/notifications").status_code == 200
