@@ -139,14 +139,17 @@ def spans(span_exporter):
 
 
 @pytest.fixture
-def make_app(monkeypatch, tmp_path, migrated_sqlite):
+def make_app(request, monkeypatch, tmp_path, migrated_sqlite):
     """Build apps from the environment with `env` on top, as a process would be started with
-    it, each with a fresh copy of the migrated SQLite file unless `env` names a DATABASE_URL;
-    after the test, close their pools. Telemetry is the test process's own (span_exporter)."""
+    it (the SDKs read it themselves), each with a fresh copy of the migrated SQLite file (an empty
+    one, that the app migrates and seeds, for a test marked `migrations`) unless `env` names a
+    DATABASE_URL; after the test, close their pools. Telemetry is the test process's own (span_exporter)."""
     apps = []
+    empty = request.node.get_closest_marker("migrations") is not None
 
     def make(env=None):
-        database = migrated_copy(migrated_sqlite, tmp_path / f"cruddur-{len(apps)}.db")
+        path = tmp_path / f"cruddur-{len(apps)}.db"
+        database = f"sqlite:///{path}" if empty else migrated_copy(migrated_sqlite, path)
         for name, value in {"FRONTEND_URL": FRONTEND, "BACKEND_URL": BACKEND, "DATABASE_URL": database,
                             **(env or {})}.items():
             monkeypatch.setenv(name, value)

@@ -114,11 +114,11 @@ def test_every_variable_the_backend_gets_is_in_the_readme():
     assert set(SERVICES["backend-flask"]["environment"]) <= readme_variables()
 
 
-# Read by boto3 and the X-Ray SDK themselves rather than by Cruddur's code (README: "read by boto3's
-# own credential chain", "read by the SDK"). OpenTelemetry's own variables are read by its SDK.
+# Read by boto3 itself rather than by Cruddur's code (README: "read by boto3's own credential chain").
+# OpenTelemetry's own variables are read by its SDK (README: "Configuration").
 READ_BY_OPENTELEMETRY = ("OTEL_SERVICE_NAME", "OTEL_BSP_")
 READ_BY_BOTO3 = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                 "AWS_XRAY_SDK_ENABLED"}
+                 "AWS_XRAY_SDK_ENABLED"}  # the last read by the X-Ray SDK itself
 # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is read by config.py too (its start-up line), by name.
 
 
@@ -306,14 +306,16 @@ def test_backends_compose_command_serves_an_edit_without_a_restart(tmp_path):
     del env["PORT"]  # Gunicorn picks a free port
     del env["DATABASE_URL"]  # compose's db is not here: Gunicorn's own SQLite file wins over CONNECTION_URL
     with Gunicorn(env=env, command=compose_command("backend-flask", BACKEND_DIR / "Dockerfile"), cwd=code) as server:
-        def status() -> str:
-            # A worker that reloads boots again first: on a busy machine that takes seconds.
-            return requests.get(f"{server.url}/api/health", timeout=30).json()["status"]
+        def status() -> str | None:
+            try:
+                return requests.get(f"{server.url}/api/health", timeout=5).json()["status"]
+            except (requests.ConnectionError, requests.Timeout):  # a worker restarting, on a busy machine
+                return None
 
         assert status() == "ok"
         route = code / "cruddur" / "routes" / "health.py"
         route.write_text(route.read_text().replace('"status": "ok"', '"status": "ok, and live"'))
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 45
         while status() != "ok, and live" and time.monotonic() < deadline:
             # Saved again, as an editor would: a worker's reloader takes its first look at the
             # files only once it is running, and an edit made before that look is not a change.

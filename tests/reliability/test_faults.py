@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.peers.faults import AWS_HTTP_FAULTS, HTTP_FAULTS, UDP_FAULTS
-from tests.reliability.conftest import FULL, GROUP, REQUEST_BOUND_S, audited, noise, wait_until
+from tests.reliability.conftest import FULL, GROUP, REQUEST_BOUND_S, audited, noise, not_the_daemons_datagram, wait_until
 
 pytestmark = pytest.mark.live
 # Per case: `make test` sends FAULTY requests with the service failing; `make reliability`
@@ -115,13 +115,6 @@ def servers(shared_stack, loader, tmp_path_factory):
     yield server
     for one in started.values():
         one.server.stop()
-
-
-def not_the_daemons_datagram(stack, record: dict) -> bool:
-    """Anything but the X-Ray SDK's non-blocking UDP send of a segment to the daemon's address."""
-    host, port = stack.env()["AWS_XRAY_DAEMON_ADDRESS"].rsplit(":", 1)
-    return not (record["event"] == "socket.sendto" and record["kind"] == "SOCK_DGRAM"
-                and not record["blocking"] and record["address"] == repr((host, int(port))))
 
 
 @pytest.mark.parametrize(("service", "fault"), CASES)

@@ -11,7 +11,7 @@ import json
 import pytest
 import requests
 
-from tests.reliability.conftest import FULL, REQUEST_BOUND_S, rss_kib, worker_pids
+from tests.reliability.conftest import FULL, REQUEST_BOUND_S, audited, not_the_daemons_datagram, rss_kib, worker_pids
 
 pytestmark = pytest.mark.live
 CHUNKS = 10
@@ -29,10 +29,12 @@ SETTLED_CHUNK = 2
 MAX_GROWTH_KIB = 8 * 1024
 
 
-def test_a_long_load_with_every_service_hanging_keeps_memory_bounded(stack, loader, figures):
+def test_a_long_load_with_every_service_hanging_keeps_memory_bounded(stack, loader, figures, tmp_path):
     for name, front in stack.fronts.items():
         front.set("stalled" if name == "xray" else "slow")
-    server = stack.gunicorn(**CAPACITIES).start()
+    (tmp_path / "audit").mkdir()
+    audit = audited(stack.env(**CAPACITIES), tmp_path / "audit")
+    server = audit.server.start()
     # Every integration took the small capacities and is on: its queue is the one being filled.
     assert set(requests.get(server.url + "/api/health", timeout=10).json()["integrations"].values()) == {"on"}
     pids = worker_pids(server)
@@ -56,6 +58,9 @@ def test_a_long_load_with_every_service_hanging_keeps_memory_bounded(stack, load
 
     assert failures == []
     assert slowest < REQUEST_BOUND_S, slowest
+    # No request thread waited on a hanging service: none connected or sent, but the daemon's datagrams.
+    sent = audit.new_records()
+    assert sent and [record for record in sent if not_the_daemons_datagram(stack, record)] == []
     # Every request ends at least one span and one access line, and the workers share the load
     # about evenly: by SETTLED_CHUNK each worker was offered more than any queue holds.
     # (Rollbar's queue takes only /rollbar/test's reports, a few per worker: its bound is not proven here.)

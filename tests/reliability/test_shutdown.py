@@ -19,6 +19,7 @@ REQUESTS = 40
 # gunicorn's graceful_timeout, past which a worker still running is killed with its buffers;
 # observability.shutdown's SDK timeouts add up to 9 s, leaving a busy machine room.
 GRACE_S = 20
+STALL_S = 5
 # Nothing is sent before SIGTERM but by a full batch (512 spans or lines, more than a worker ends here).
 BUFFERED = {"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BLRP_SCHEDULE_DELAY": "60000", "CLOUDWATCH_SEND_INTERVAL": "600"}
 
@@ -38,13 +39,16 @@ def send(server) -> tuple[list[requests.Response], list[requests.Response]]:
 
 def stop_timed(server) -> float:
     started = time.monotonic()
-    server.output = server.stop(timeout=GRACE_S + 5)
+    server.output = server.stop(timeout=GRACE_S + STALL_S + 5)
     return time.monotonic() - started
 
 
 def bounded_exit(server, exit_s: float) -> None:
-    assert exit_s < GRACE_S, server.output
-    assert "SIGKILL" not in server.output and "WORKER TIMEOUT" not in server.output
+    """Every worker finished its flush within graceful_timeout: gunicorn SIGKILLs a worker still
+    running then, and says so. The clock only bounds the whole exit, far above a busy machine's
+    stall (the master itself reaps its workers in steps of 0.1 s, and a loaded core delays it)."""
+    assert "SIGKILL" not in server.output and "WORKER TIMEOUT" not in server.output, server.output
+    assert exit_s < GRACE_S + STALL_S, server.output
 
 
 def test_sigterm_delivers_every_buffered_span_log_line_and_rollbar_item(stack, figures):
