@@ -1,4 +1,4 @@
-"""The benchmark (bench/, issues 6 and 12) still runs end to end: a tiny run, not a measurement."""
+"""The benchmark (bench/, issue 23) still runs end to end: a tiny run, not a measurement."""
 import os
 import re
 import shutil
@@ -25,12 +25,13 @@ def require(tool: str, found: bool, install: str) -> None:
         pytest.skip(message)
 
 
-def row(table: str, key: str) -> list[str]:
-    (line,) = [line for line in table.splitlines() if line.startswith(f"| {key} |")]
-    return [cell.strip() for cell in line.strip("|").split("|")]
+def row(out: str, key: str, table: int = 0) -> list[str]:
+    """The cells of `key`'s row in the output's `table`th table that has one (the side-by-side table first)."""
+    lines = [line for line in out.splitlines() if line.startswith(f"| {key} |")]
+    return [cell.strip() for cell in lines[table].strip("|").split("|")]
 
 
-def test_a_tiny_run_prints_the_table_with_a_peer_the_tax_and_the_verdicts(tmp_path):
+def test_a_tiny_run_prints_the_table_with_a_peer_the_taxes_as_ratios_and_the_verdicts(tmp_path):
     require("wrk", shutil.which("wrk") is not None, "apt-get install wrk")
     require("py-spy", PY_SPY.exists(), "pip install -r bench/requirements.txt")
     require("the OpenTelemetry agent's venv", (agents.VENVS / "otel" / ".pins-sha256").exists(),
@@ -39,10 +40,10 @@ def test_a_tiny_run_prints_the_table_with_a_peer_the_tax_and_the_verdicts(tmp_pa
     doc.write_text(f"# kept\n{BEGIN}\nold\n{END}\nalso kept\n")
 
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--variants", "a,b,c,d,e1,p1", "--rounds", "1", "--seconds", "1",
+        [sys.executable, "-m", "bench", "--variants", "a,c,d,e1,p1", "--rounds", "1", "--seconds", "1",
          "--warmup", "1", "--scaling", "", "--servers", "sync-1", "--memory-requests", "300",
          "--profile-seconds", "1", "--doc", str(doc)],
-        cwd=REPO, capture_output=True, text=True, timeout=400)  # a guard against a hang: 104 s alone, 150+ s beside a loaded core
+        cwd=REPO, capture_output=True, text=True, timeout=600)  # a hang guard: a loaded 2-core machine is slow
     assert result.returncode == 0, result.stderr
     out = result.stdout
 
@@ -52,18 +53,19 @@ def test_a_tiny_run_prints_the_table_with_a_peer_the_tax_and_the_verdicts(tmp_pa
     assert bare[6] == "0.00"
     for cells in (cruddur, console, agent):
         assert re.fullmatch(r"-?\d+\.\d\d", cells[6]) and float(cells[2]) > 0
-    # Every answer was a 2xx, carried its trace id, and left its span and access line; the agent's spans arrived.
-    for cells in (cruddur, console):
-        assert cells[7:] == ["0", "0", "0 without X-Trace-Id; 0 missing a span or line"]
-    assert re.fullmatch(r"[1-9]\d* received", agent[9])
-    for target in ("(e1) OpenTelemetry alone: tax ≤ 1.0× the zero-code agent's",
-                   "(d) no accounts: tax ≤ 1.0× the cheapest peer's",
-                   "(c) all four, the daemon route: tax ≤ 2.0× the cheapest peer's",
-                   "(c) all four, the daemon route: tax ≤ 0.5× the journal wiring's",
-                   "every Cruddur variant's p99 ≤ 1.2× the cheapest peer's (p1)"):
-        assert re.search(rf"^- (PASS|\*\*FAIL\*\*): {re.escape(target)} \(", out, re.M), target
-    for section in ("### Targets of issue 12", "| sync-1 |", "### Memory", "### Where (c)'s time goes",
-                    "| MainThread |"):
+    # Every answer was a 2xx, carried its trace id, and left its span and access line; the agent's
+    # spans arrived, and it traced the feed's two SELECTs as Cruddur does (like for like).
+    assert console[7:] == ["0", "0", "0 without X-Trace-Id; 0 missing a span or line"]
+    assert cruddur[7:] == ["0", "0", "0 without X-Trace-Id; 0 missing a span or line; 2.0 DB spans a request"]
+    assert re.fullmatch(r"[1-9]\d* received; 2\.0 DB spans a request", agent[9])
+    for target in ("(e1) OpenTelemetry alone: tax ≤ 1.1× the zero-code agent's",
+                   "(d) no accounts (console): tax ≤ 1.1× the cheapest peer's",
+                   "(c) all four on the daemon route: tax ≤ 2.0× the cheapest peer's"):
+        assert re.search(rf"^- (PASS|\*\*FAIL\*\*): {re.escape(target)} \(.*: \*\*\d+\.\d\d×\*\*, limit ",
+                         out, re.M), target
+    assert re.fullmatch(r"-?\d+\.\d\d×", row(out, "e1", table=1)[3])  # e1's tax ÷ p1's
+    for section in ("### Targets of issue 23", "### Each tax as a ratio", "| sync-1 |", "### Memory",
+                    "### Where (c)'s time goes", "| MainThread |"):
         assert section in out
     assert doc.read_text().startswith(f"# kept\n{BEGIN}\nCommand: `python -m bench")
     assert doc.read_text().endswith(f"{END}\nalso kept\n")
