@@ -22,7 +22,8 @@ run: setup
 test: setup $(CHROMIUM) $(WRK) postgresql
 	$(BIN)/python -m bench.agents otel
 	cd $(FRONTEND) && npm run lint && npm test
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not generated"
+	$(BIN)/pytest -m generated
 
 # The unit tests and the app through Flask's test client: no process started, about a minute.
 test-fast: setup

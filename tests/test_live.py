@@ -53,6 +53,7 @@ def test_error_bodies_never_carry_a_traceback(live_backend):
     assert "Traceback" not in response.text and "werkzeug" not in response.text.lower()
 
 
+@pytest.mark.generated
 @schema.parametrize()
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_finds_no_server_error_and_no_schema_break(case, live_backend):

@@ -51,6 +51,7 @@ def session():
         yield session
 
 
+@pytest.mark.generated
 @schema.parametrize()
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_no_5xx_and_match_the_spec(case, server, session):
