@@ -27,7 +27,7 @@ test: setup $(CHROMIUM) $(WRK) postgresql
 
 # The unit tests and the app through Flask's test client: no process started, about a minute.
 test-fast: setup
-	$(BIN)/pytest -m "not live and not e2e and not reliability"
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not live and not e2e and not reliability"
 
 setup: $(VENV)/.installed $(FRONTEND)/node_modules/.installed
 
