@@ -49,7 +49,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
     names = [name for name in dict.fromkeys(given.lower().replace(" ", "").split(",")) if name not in ("", "none")]
     if first_app:
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-        if not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"):  # 10 s by default: a third of the exit's budget
+        if not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"):  # the SDK's 10 s would take the exit's whole budget
             os.environ.setdefault("OTEL_EXPORTER_OTLP_TIMEOUT", "3")
         # Header capture, when the user turns it on, never records a secret header's value.
         os.environ[SANITIZE_FIELDS] = ",".join(filter(None, [os.environ.get(SANITIZE_FIELDS), *SECRET_NAMES]))
@@ -61,7 +61,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             resource = resource.merge(Resource({SERVICE_NAME: "backend-flask"}))
         provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator(),
                                   span_limits=SpanLimits(max_span_attribute_length=1024))
-        for name in names:
+        for name in [] if settings.otel_sdk_disabled else names:  # disabled, nothing is exported: no thread
             if name in exporters:
                 provider.add_span_processor(BatchSpanProcessor(exporters[name]()))  # reads OTEL_BSP_* itself
             else:
