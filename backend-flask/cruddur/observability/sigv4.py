@@ -42,9 +42,9 @@ def aws_client(service: str):
     """boto3's `service` client and its credentials, or why there are none."""
     try:
         session = boto3.Session()
-        credentials = session.get_credentials()
-        if not session.region_name:
+        if not session.region_name:  # checked first: finding a role's credentials may ask the network
             return "no AWS region: set AWS_DEFAULT_REGION (or region in ~/.aws/config)"
+        credentials = session.get_credentials()
         if credentials is None:
             return ("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
                     "or give the host a role")

@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from cruddur.config import Settings
 from cruddur.observability import sigv4
+from cruddur.observability.logs import trace_id
 from cruddur.observability.redact import clip, redact_url
 
 # The SDK reads AWS_XRAY_DAEMON_ADDRESS as it is imported and refuses an empty one, which is how
@@ -46,8 +47,8 @@ def sampling_rule(rule_file) -> tuple[dict | None, str]:
 
 def xray_root() -> str | None:
     """The current OpenTelemetry trace id as X-Ray writes it, or None outside a trace."""
-    context = trace.get_current_span().get_span_context()
-    return f"1-{context.trace_id >> 96:08x}-{context.trace_id & (1 << 96) - 1:024x}" if context.is_valid else None
+    hex_id = trace_id()
+    return f"1-{hex_id[:8]}-{hex_id[8:]}" if hex_id else None
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
