@@ -37,6 +37,9 @@ class Settings:
     otlp_traces_endpoint: str | None = None
     otlp_header_names: tuple[str, ...] = ()
     otel_flask_excluded_urls: str | None = None
+    otel_metrics_exporter: str | None = None
+    otlp_metrics_endpoint: str | None = None
+    otlp_metrics_header_names: tuple[str, ...] = ()
 
     # AWS X-Ray: `daemon` (the journal's SDK route), `otlp` (spans to X-Ray's OTLP endpoint) or
     # `collector`; unset, `daemon` when a daemon address is set and off otherwise. Kept as given
@@ -55,6 +58,8 @@ class Settings:
     # watchtower sends a batch this often; while CloudWatch is away a worker holds at most this many lines.
     cloudwatch_send_interval_s: float = 5
     cloudwatch_max_queued_lines: int = 10_000
+    # Metrics as CloudWatch's embedded metric format, in the watchtower route's log lines.
+    cloudwatch_metrics: bool = True
 
     # Rollbar: on when an access token is set.
     rollbar_access_token: str | None = field(default=None, repr=False)
@@ -86,6 +91,7 @@ class Settings:
         defaults = cls()
         endpoint = text("OTEL_EXPORTER_OTLP_ENDPOINT")
         headers = text("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or text("OTEL_EXPORTER_OTLP_HEADERS") or ""
+        metrics_headers = text("OTEL_EXPORTER_OTLP_METRICS_HEADERS") or text("OTEL_EXPORTER_OTLP_HEADERS") or ""
         handle = text("CRUDDUR_USER_HANDLE") or defaults.current_user_handle
         if handle not in data.USERS:
             raise ConfigError(f"CRUDDUR_USER_HANDLE is {handle!r}, which is no user: use one of {', '.join(data.USERS)}")
@@ -101,6 +107,10 @@ class Settings:
                 endpoint and endpoint.rstrip("/") + "/v1/traces"),
             otlp_header_names=tuple(sorted(parse_env_headers(headers, liberal=True))),
             otel_flask_excluded_urls=text("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or text("OTEL_PYTHON_EXCLUDED_URLS"),
+            otel_metrics_exporter=text("OTEL_METRICS_EXPORTER"),
+            otlp_metrics_endpoint=text("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or (
+                endpoint and endpoint.rstrip("/") + "/v1/metrics"),
+            otlp_metrics_header_names=tuple(sorted(parse_env_headers(metrics_headers, liberal=True))),
             xray_export=(text("XRAY_EXPORT") or ("daemon" if text("AWS_XRAY_DAEMON_ADDRESS") else "")).lower() or None,
             xray_daemon_address=text("AWS_XRAY_DAEMON_ADDRESS"),
             xray_url=text("AWS_XRAY_URL"),
@@ -113,6 +123,7 @@ class Settings:
             rollbar_environment=text("ROLLBAR_ENVIRONMENT") or defaults.rollbar_environment,
             rollbar_endpoint=text("ROLLBAR_ENDPOINT"),
             cloudwatch_send_interval_s=number("CLOUDWATCH_SEND_INTERVAL", defaults.cloudwatch_send_interval_s),
+            cloudwatch_metrics=(text("CLOUDWATCH_METRICS") or "true").lower() != "false",
             cloudwatch_max_queued_lines=int(number("CLOUDWATCH_MAX_QUEUED_LINES", defaults.cloudwatch_max_queued_lines)),
             rollbar_max_pending_items=int(number("ROLLBAR_MAX_PENDING_ITEMS", defaults.rollbar_max_pending_items)),
             rollbar_test_interval_s=number("ROLLBAR_TEST_INTERVAL", defaults.rollbar_test_interval_s),
@@ -123,6 +134,10 @@ class Settings:
     def otlp_traces_url(self) -> str:
         """Where the otlp span exporter sends: the SDK's default when no endpoint is set."""
         return self.otlp_traces_endpoint or "http://localhost:4318/v1/traces"
+
+    @property
+    def otlp_metrics_url(self) -> str:
+        return self.otlp_metrics_endpoint or "http://localhost:4318/v1/metrics"
 
     @property
     def cors_origins(self) -> list[str]:

@@ -16,6 +16,7 @@ from cruddur.observability.redact import clip, redact_url
 # Loggers that tell failed sends, dropped items and clipped attributes: floods while a service
 # is away. (A filter on a logger sees that logger's own records, not its children's.)
 FAILURE_LOGGERS = ("opentelemetry.exporter.otlp.proto.http.trace_exporter",
+                   "opentelemetry.exporter.otlp.proto.http.metric_exporter", "opentelemetry.sdk.metrics._internal.export",
                    "opentelemetry.exporter.otlp.proto.http._log_exporter", "opentelemetry.sdk._shared_internal",
                    "opentelemetry.attributes", "py.warnings", "rollbar", "aws_xray_sdk.core.emitters.udp_emitter",
                    "aws_xray_sdk.core.sampling.rule_poller", "aws_xray_sdk.core.sampling.target_poller")
