@@ -25,12 +25,14 @@ print("probe", *sorted(thread.name for thread in threading.enumerate()), len(sen
 """
 
 
-def test_importing_app_starts_only_the_sdks_span_thread_and_sends_nothing():
-    """The process's telemetry is set up with its first app: the one thread is OpenTelemetry's
-    batch span processor (the console's, with no account), which sends nothing until spans end."""
+def test_importing_app_starts_only_the_sdks_span_and_metric_threads_and_sends_nothing():
+    """The process's telemetry is set up with its first app: the threads are OpenTelemetry's batch
+    span processor and periodic metric reader (the console's, with no account), which send nothing
+    until spans end or the interval is up."""
     result = subprocess.run([sys.executable, "-c", IMPORT_PROBE], cwd=BACKEND_DIR, env={
         "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60, check=True)
-    assert result.stdout.splitlines()[-1].split() == ["probe", "MainThread", "OtelBatchSpanRecordProcessor", "0",
+    assert result.stdout.splitlines()[-1].split() == ["probe", "MainThread", "OtelBatchSpanRecordProcessor",
+                                                      "OtelPeriodicExportingMetricReader", "0",
                                                       "Flask"]
 
 

@@ -54,7 +54,8 @@ def test_watchtower_ships_each_line_with_its_trace_id_to_a_stream_per_worker_and
         aws_env, moto):
     assert GROUP not in moto.groups()
     # watchtower would send a minute after a worker's first line: whatever arrives, SIGTERM sent.
-    server = Gunicorn({"CLOUDWATCH_LOG_GROUP": GROUP, "CLOUDWATCH_SEND_INTERVAL": "60"}, workers=2).start()
+    server = Gunicorn({"CLOUDWATCH_LOG_GROUP": GROUP, "CLOUDWATCH_SEND_INTERVAL": "60", "CLOUDWATCH_METRICS": "false"},
+                      workers=2).start()
     try:
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(lambda page: requests.get(
@@ -85,7 +86,7 @@ def test_watchtower_ships_each_line_with_its_trace_id_to_a_stream_per_worker_and
     assert len(streams) == 2
     for stream in streams:
         assert sorted(line["integration"] for line in lines if line["stream"] == stream and "integration" in line) == [
-            "cloudwatch", "opentelemetry", "rollbar", "xray"]
+            "cloudwatch", "metrics", "opentelemetry", "rollbar", "xray"]
     assert output.count(f"cloudwatch: on (log group {GROUP} in {REGION} via {moto.url})") == 2
     assert "Warning" not in output and SECRET not in output
     assert not [event for event in moto.events(GROUP) if SECRET in event["message"]]

@@ -115,7 +115,7 @@ def test_one_request_has_one_trace_id_in_all_four_and_no_secret_reaches_any(rout
 def test_each_integration_says_it_is_on_and_where_it_sends(route, peers):
     name, server = route
     health = requests.get(f"{server.url}/api/health", timeout=10).json()
-    assert health["integrations"] == {"opentelemetry": "on", "xray": "on", "cloudwatch": "on", "rollbar": "on"}
+    assert health["integrations"] == {"opentelemetry": "on", "xray": "on", "cloudwatch": "on", "rollbar": "on", "metrics": "on"}
     output = server.read_output()
     xray, cloudwatch = startup_detail(output, "xray"), startup_detail(output, "cloudwatch")
     if name == "daemon":
@@ -147,6 +147,6 @@ def test_with_nothing_configured_nothing_is_sent(monkeypatch):
             daemon_port.recv(65536)
         with pytest.raises(BlockingIOError):
             collector_port.accept()
-    assert health["integrations"] == {"opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off"}
+    assert health["integrations"] == {"opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off", "metrics": "on"}
     assert "span GET /api/activities/home kind=SERVER" in server.output
     assert '"logger": "cruddur.access"' in server.output

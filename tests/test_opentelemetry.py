@@ -218,7 +218,7 @@ def test_spans_reach_honeycomb_over_otlp_with_its_key_and_a_resource_per_worker(
 def test_the_startup_line_names_header_keys_never_values_and_redacts_credentials(honeycomb, receiver):
     health = requests.get(f"{honeycomb.url}/api/health", timeout=5).json()
     assert health == {"status": "ok", "integrations": {
-        "opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off"}}
+        "opentelemetry": "on", "xray": "off", "cloudwatch": "off", "rollbar": "off", "metrics": "on"}}
     output = honeycomb.read_output()
     assert startup_detail(output, "opentelemetry") == (
         f"on: spans as backend-flask to OTLP/HTTP to http://REDACTED@{receiver.url.removeprefix('http://')}"

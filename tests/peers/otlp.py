@@ -1,4 +1,5 @@
-"""An OTLP/HTTP trace receiver: decodes protobuf (the backend's) and JSON (the browser's)."""
+"""An OTLP/HTTP receiver: decodes traces as protobuf (the backend's) and JSON (the browser's), and
+the backend's metrics (protobuf)."""
 from __future__ import annotations
 
 import base64
@@ -9,6 +10,10 @@ import time
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
 )
 from google.protobuf.json_format import MessageToDict
 
@@ -42,7 +47,8 @@ def _hex(value: str, from_base64: bool) -> str:
 
 
 class OtlpReceiver:
-    """Collects every span sent to `<url>/v1/traces`, with the headers of each export."""
+    """Collects every span sent to `<url>/v1/traces` and every metric data point sent to
+    `<url>/v1/metrics`, with the headers of each export."""
 
     handler = None  # the request handler class; _Handler, set below
 
@@ -51,6 +57,7 @@ class OtlpReceiver:
         self.status = status
         self.requests: list[dict] = []
         self._spans: list[dict] = []
+        self._points: list[dict] = []
         self._lock = threading.Lock()
         self._http = LoopbackHTTPServer(self.handler or _Handler)
         self._http.server.receiver = self
@@ -72,6 +79,43 @@ class OtlpReceiver:
     def spans(self) -> list[dict]:
         with self._lock:
             return list(self._spans)
+
+    def points(self) -> list[dict]:
+        with self._lock:
+            return list(self._points)
+
+    def wait_for_points(self, predicate, timeout: float = 15) -> list[dict]:
+        """Data points once `predicate(points)` holds; fails the test after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            points = self.points()
+            if predicate(points):
+                return points
+            time.sleep(0.05)
+        raise AssertionError(f"data points never matched within {timeout}s: {sorted({p['name'] for p in self.points()})}")
+
+    def record_metrics(self, headers: dict, payload: dict) -> None:
+        """Each data point with its metric's name, kind and unit, its resource and its attributes; a
+        histogram's count, sum, bucket counts and exemplars (trace and span ids in hex), a sum's value."""
+        points = []
+        for resource_metrics in payload.get("resourceMetrics", []):
+            resource = _attributes(resource_metrics.get("resource", {}).get("attributes"))
+            for scope_metrics in resource_metrics.get("scopeMetrics", []):
+                for metric in scope_metrics.get("metrics", []):
+                    kind = next(key for key in ("histogram", "sum", "gauge") if key in metric)
+                    for point in metric[kind].get("dataPoints", []):
+                        value = ({"count": int(point.get("count", 0)), "sum": point.get("sum", 0.0),
+                                  "bucket_counts": [int(count) for count in point.get("bucketCounts", [])]}
+                                 if kind == "histogram" else {"value": point.get("asDouble", int(point.get("asInt", 0)))})
+                        points.append({
+                            "name": metric["name"], "kind": kind, "unit": metric.get("unit", ""),
+                            "resource": resource, "attributes": _attributes(point.get("attributes")), **value,
+                            "exemplars": [{"trace_id": _hex(exemplar.get("traceId", ""), True),
+                                           "span_id": _hex(exemplar.get("spanId", ""), True)}
+                                          for exemplar in point.get("exemplars", [])]})
+        with self._lock:
+            self.requests.append({"headers": headers, "point_count": len(points)})
+            self._points.extend(points)
 
     def wait_for(self, predicate, timeout: float = 15) -> list[dict]:
         """Spans once `predicate(spans)` holds; fails the test after `timeout` seconds."""
@@ -121,13 +165,17 @@ class _Handler(QuietHandler):
     def do_POST(self) -> None:
         receiver = self.server.receiver
         body = self.read_body()
-        if self.path != "/v1/traces":
+        if self.path not in ("/v1/traces", "/v1/metrics"):
             self.reply(404)
             return
         if receiver.status != 200:
             self.reply(receiver.status, headers=self._cors_headers())
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
+        if self.path == "/v1/metrics":
+            receiver.record_metrics(headers, MessageToDict(ExportMetricsServiceRequest.FromString(body)))
+            self.reply(200, ExportMetricsServiceResponse().SerializeToString(), "application/x-protobuf")
+            return
         if headers.get("content-type", "").startswith("application/json"):
             receiver.record(headers, json.loads(body), from_base64=False)
             self.reply(200, b"{}", headers=self._cors_headers())

@@ -6,6 +6,7 @@ OTEL_EXPORTER_OTLP_METRICS_*, OTEL_METRICS_EXEMPLAR_FILTER); Cruddur sets defaul
 a service.instance.id per worker, so workers' series stay apart, one line per instrument on the console
 when no endpoint is set, and CloudWatch through the embedded metric format (EMF) in the watchtower
 route's log lines: no other client, no other permission."""
+import contextlib
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import sys
 import uuid
 
 import watchtower
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -55,21 +57,23 @@ def one_line_each(metrics_data: MetricsData) -> str:
 
 
 class EmfExporter(MetricExporter):
-    """Each data point as one EMF document, logged through watchtower's handler: CloudWatch Logs makes
-    it a metric in `namespace` with the point's attributes as dimensions. Counters and histograms
-    are deltas, so a document counts its own interval and CloudWatch adds the workers' up."""
+    """Each data point as one EMF document, an event of its own in CloudWatch Logs: CloudWatch makes it a
+    metric in `namespace` with the point's attributes as dimensions. Counters and histograms are deltas,
+    so a document counts its own interval and CloudWatch adds the workers' up. `handler` (watchtower's)
+    sends them from its thread, writing each document as it is (a mapping message is JSON to it)."""
 
-    def __init__(self, namespace: str):
+    def __init__(self, namespace: str, handler: logging.Handler):
         delta = AggregationTemporality.DELTA
         super().__init__(preferred_temporality={Counter: delta, Histogram: delta, ObservableCounter: delta})
-        self.namespace = namespace
+        self.namespace, self.handler = namespace, handler
+        emf_logger.propagate = False  # the console has its own lines
+        emf_logger.addHandler(handler)
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
         for metric, points in data_points(metrics_data):
             for point in points:
-                if isinstance(point, HistogramDataPoint) and not point.count:
-                    continue  # no min or max to tell
-                emf_logger.info("metric %s", metric.name, extra=self.document(metric, point))
+                if not isinstance(point, HistogramDataPoint) or point.count:  # an empty one has no min or max
+                    emf_logger.info(self.document(metric, point))
         return MetricExportResult.SUCCESS
 
     def document(self, metric: Metric, point) -> dict:
@@ -82,15 +86,30 @@ class EmfExporter(MetricExporter):
             **dimensions, metric.name: value}
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True  # nothing held: watchtower's handler queues the lines
+        return True  # nothing held here: watchtower's queue is flushed by its close
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
-        pass
+        self.handler.close()  # after the provider's last export: watchtower sends it
 
 
-def watchtower_handler() -> watchtower.CloudWatchLogHandler | None:
-    return next((handler for handler in logging.getLogger().handlers
-                 if isinstance(handler, watchtower.CloudWatchLogHandler)), None)
+def emf_handler(settings: Settings) -> watchtower.CloudWatchLogHandler | None:
+    """Beside the watchtower route's handler, on its client and in its group, a stream of the worker's
+    own for its documents alone; None when that route is off."""
+    logs_route = next((handler for handler in logging.getLogger().handlers
+                       if isinstance(handler, watchtower.CloudWatchLogHandler)), None)
+    if logs_route is None:
+        return None
+    group, stream, client = logs_route.log_group_name, f"{logs_route.log_stream_name}-metrics", logs_route.cwl_client
+    # Made now: watchtower drops what is logged while its first send makes the stream.
+    with contextlib.suppress(BotoCoreError, ClientError):
+        client.create_log_stream(logGroupName=group, logStreamName=stream)
+    handler = watchtower.CloudWatchLogHandler(log_group_name=group, log_stream_name=stream, boto3_client=client,
+                                              create_log_group=False, send_interval=settings.cloudwatch_send_interval_s)
+    # watchtower's queue has no bound: while CloudWatch is away, newer documents are dropped.
+    handler.addFilter(lambda record: sum(queue.qsize() for queue in handler.queues.values())
+                      < settings.cloudwatch_max_queued_lines)
+    handler.FLUSH_TIMEOUT = 2  # its close at exit waits this long (observability.shutdown's budget)
+    return handler
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
@@ -100,8 +119,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                  "console": lambda: ConsoleMetricExporter(out=sys.stdout, formatter=one_line_each)}
     given = settings.otel_metrics_exporter or ("otlp" if settings.otlp_metrics_endpoint else "console")
     names = [name for name in dict.fromkeys(given.lower().replace(" ", "").split(",")) if name not in ("", "none")]
-    resource = trace.get_tracer_provider().resource
-    handler = watchtower_handler() if settings.cloudwatch_metrics else None
+    namespace = trace.get_tracer_provider().resource.attributes[SERVICE_NAME]
     if first_app:
         if not (os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT") or os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT")):
             os.environ["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"] = "3"  # as the spans': the exit's budget
@@ -111,21 +129,18 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             if name not in exporters:
                 logging.getLogger(__name__).error(
                     "metrics: OTEL_METRICS_EXPORTER: no exporter named %r (use otlp, console or none)", name)
-        if handler:
-            emf_logger.propagate = False  # to CloudWatch only: the console has its own lines
-            emf_logger.addHandler(handler)
-            readers.append(PeriodicExportingMetricReader(EmfExporter(resource.attributes[SERVICE_NAME])))
+        if settings.cloudwatch_metrics and (handler := emf_handler(settings)):
+            readers.append(PeriodicExportingMetricReader(EmfExporter(namespace, handler)))
         # A worker's own id, unless OTEL_RESOURCE_ATTRIBUTES gives one: its series are its own.
-        resource = Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}).merge(resource)
+        resource = Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}).merge(trace.get_tracer_provider().resource)
         metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource))
 
     headers = (f" with headers {', '.join(settings.otlp_metrics_header_names)}"
                if settings.otlp_metrics_header_names else "")
     where = [f"OTLP/HTTP to {redact_url(settings.otlp_metrics_url)}{headers}" if name == "otlp" else "the console"
              for name in names if name in exporters]
-    if handler:
-        where.append(f"CloudWatch (EMF in log group {handler.log_group_name}, "
-                     f"namespace {resource.attributes[SERVICE_NAME]})")
+    if emf_logger.handlers:
+        where.append(f"CloudWatch (EMF in log group {emf_logger.handlers[0].log_group_name}, namespace {namespace})")
     if not where:
         return False, "OTEL_METRICS_EXPORTER is none, and CloudWatch's watchtower route is off"
     return True, f"every {os.environ.get('OTEL_METRIC_EXPORT_INTERVAL') or 60000} ms to {' and '.join(where)}"
