@@ -109,7 +109,8 @@ def migrated_copy(template, path) -> str:
 
 
 # Vendors the process-wide telemetry of the tests' own process must not pick up from the shell.
-VENDOR_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "XRAY_EXPORT",
+VENDOR_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "XRAY_EXPORT",
                     "AWS_XRAY_DAEMON_ADDRESS", "CLOUDWATCH_LOG_GROUP", "CLOUDWATCH_LOGS_EXPORT", "ROLLBAR_ACCESS_TOKEN")
 
 
@@ -123,6 +124,7 @@ def span_exporter():
         for name in VENDOR_VARIABLES:
             patch.delenv(name, raising=False)
         patch.setenv("OTEL_TRACES_EXPORTER", "none")
+        patch.setenv("OTEL_METRICS_EXPORTER", "none")
         create_app()
     # The tests' own calls to servers carry the headers each test gives, not the process's trace.
     RequestsInstrumentor().uninstrument()

@@ -151,6 +151,7 @@ class Stack:
             self.logs_otlp = opened.enter_context(SignedOtlpEndpoint("logs", REGION, keys))
             self.fronts = {
                 "honeycomb": opened.enter_context(FaultyHTTP(self.otlp.url)),
+                "metrics": opened.enter_context(FaultyHTTP(self.otlp.url)),
                 "xray": opened.enter_context(FaultyUDP(self.xray.address)),
                 "cloudwatch": opened.enter_context(FaultyHTTP(moto.url)),
                 "rollbar": opened.enter_context(FaultyHTTP(self.rollbar.url)),
@@ -164,6 +165,9 @@ class Stack:
             **aws_environment(self.directory, self.moto.url),
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.fronts["honeycomb"].url,
             "OTEL_BSP_SCHEDULE_DELAY": "200",
+            # Honeycomb's too, through a front of their own, so each fails alone.
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": self.fronts["metrics"].url + "/v1/metrics",
+            "OTEL_METRIC_EXPORT_INTERVAL": "500",
             "AWS_XRAY_DAEMON_ADDRESS": self.fronts["xray"].address,
             "CLOUDWATCH_LOG_GROUP": GROUP,
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.fronts["cloudwatch"].url,

@@ -30,7 +30,7 @@ FAULTY = 300
 REQUESTS = 1600
 TURNS = 8
 HOME = "/api/activities/home"
-CASES = [(service, fault) for service in ("honeycomb", "cloudwatch", "rollbar") for fault in HTTP_FAULTS]
+CASES = [(service, fault) for service in ("honeycomb", "metrics", "cloudwatch", "rollbar") for fault in HTTP_FAULTS]
 CASES += [("xray", fault) for fault in UDP_FAULTS]
 CASES += [(service, fault) for service in ("xray-otlp", "cloudwatch-otlp") for fault in AWS_HTTP_FAULTS]
 # A service's failure may be told once per worker as it starts and once as it ends, never per
@@ -50,6 +50,12 @@ def honeycomb_gets_new_spans(stack, server) -> None:
     wait_until(lambda: sent <= {span["trace_id"] for span in stack.otlp.spans()}, 30, "new spans arrive")
 
 
+def honeycomb_gets_new_metrics(stack, server) -> None:
+    sent = trace_ids(server)  # the newest request in a latency bucket is its exemplar
+    wait_until(lambda: sent & {exemplar["trace_id"] for point in stack.otlp.points() for exemplar in point["exemplars"]},
+               30, "new data points arrive")
+
+
 def xray_gets_new_segments(stack, server) -> None:
     # The sampling rule keeps 5 a second and 10% of the rest: the load just spent this second's 5.
     time.sleep(1.1)
@@ -64,7 +70,7 @@ def cloudwatch_gets_new_lines(stack, server) -> None:
     def logged() -> set[str]:
         if GROUP not in stack.moto.groups():  # made by the first send that gets through
             return set()
-        return {line["trace_id"] for line in stack.moto.lines(GROUP) if line["logger"] == "cruddur.access"}
+        return {line["trace_id"] for line in stack.moto.lines(GROUP) if line.get("logger") == "cruddur.access"}
 
     wait_until(lambda: sent <= logged(), 45, "new access lines arrive")
 
@@ -94,7 +100,7 @@ def cloudwatch_otlp_gets_new_records(stack, server) -> None:
 
 ARRIVES = {
     "xray-otlp": xray_otlp_gets_new_spans, "cloudwatch-otlp": cloudwatch_otlp_gets_new_records,
-    "honeycomb": honeycomb_gets_new_spans, "xray": xray_gets_new_segments,
+    "honeycomb": honeycomb_gets_new_spans, "metrics": honeycomb_gets_new_metrics, "xray": xray_gets_new_segments,
     "cloudwatch": cloudwatch_gets_new_lines, "rollbar": rollbar_gets_new_items,
 }
 

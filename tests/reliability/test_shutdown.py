@@ -17,11 +17,13 @@ pytestmark = pytest.mark.live
 HOME = "/api/activities/home"
 REQUESTS = 40
 # gunicorn's graceful_timeout, past which a worker still running is killed with its buffers;
-# observability.shutdown's SDK timeouts add up to 9 s, leaving a busy machine room.
+# observability.shutdown's SDK timeouts add up to 12 s, leaving a busy machine room.
 GRACE_S = 20
 STALL_S = 5
 # Nothing is sent before SIGTERM but by a full batch (512 spans or lines, more than a worker ends here).
-BUFFERED = {"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BLRP_SCHEDULE_DELAY": "60000", "CLOUDWATCH_SEND_INTERVAL": "600"}
+BUFFERED = {"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BLRP_SCHEDULE_DELAY": "60000", "CLOUDWATCH_SEND_INTERVAL": "600",
+            "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
+DURATION = "http.server.request.duration"
 
 
 def send(server) -> tuple[list[requests.Response], list[requests.Response]]:
@@ -58,14 +60,19 @@ def test_sigterm_delivers_every_buffered_span_log_line_and_rollbar_item(stack, f
     stack.rollbar.delay_s = 2
     server = stack.gunicorn(**BUFFERED).start()
     homes, reports = send(server)
-    # Each worker made the group and its stream at start, and sent nothing to them.
-    assert (stack.otlp.spans(), stack.moto.events(GROUP), stack.rollbar.items()) == ([], [], [])
+    # Each worker made the group and its streams at start, and sent nothing to them.
+    assert (stack.otlp.spans(), stack.otlp.points(), stack.moto.events(GROUP), stack.rollbar.items()) == ([], [], [], [])
     exit_s = stop_timed(server)
 
     answered = {answer.headers["X-Trace-Id"] for answer in homes + reports}
     server_spans = [span for span in stack.otlp.spans() if span["kind"] == "SERVER"]
     # /api/health, which gunicorn's start-up asked, is not traced.
-    access = [line for line in stack.moto.lines(GROUP) if line["logger"] == "cruddur.access" and line["trace_id"]]
+    lines = stack.moto.lines(GROUP)
+    access = [line for line in lines if line.get("logger") == "cruddur.access" and line["trace_id"]]
+    # The last interval's metrics, each worker's one export: every home feed counted once.
+    counted = sum(point["count"] for point in stack.otlp.points()
+                  if point["name"] == DURATION and point["attributes"].get("http.route") == HOME)
+    emf_counted = sum(line[DURATION]["Count"] for line in lines if line.get("http.route") == HOME and DURATION in line)
     items = [item["data"]["custom"]["trace_id"] for item in stack.rollbar.items()]
     reported = [answer.headers["X-Trace-Id"] for answer in reports if answer.status_code == 200]
     figures.add("Shutdown: SIGTERM with everything still buffered, services healthy", {
@@ -73,12 +80,14 @@ def test_sigterm_delivers_every_buffered_span_log_line_and_rollbar_item(stack, f
         "request spans sent / received": f"{len(answered)} / {len(server_spans)}",
         "access lines sent / received": f"{len(answered)} / {len(access)}",
         "Rollbar items sent / received": f"{len(reported)} / {len(items)}",
+        "home feeds / counted in metrics (OTLP, EMF)": f"{len(homes)} / {counted}, {emf_counted}",
     })
     assert sorted(span["trace_id"] for span in server_spans) == sorted(answered)
     mock_data = [span for span in stack.otlp.spans() if span["name"] == "home-activites-mock-data"]
     assert len(mock_data) == len(homes)
     assert sorted(line["trace_id"] for line in access) == sorted(answered)
     assert sorted(items) == sorted(reported) and items
+    assert counted == emf_counted == len(homes)
     bounded_exit(server, exit_s)
 
 
