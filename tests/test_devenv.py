@@ -29,7 +29,9 @@ COLLECTOR_CONFIG = yaml.safe_load((ROOT / "otel-collector" / "config.yaml").read
 # XRAY_EXPORT=collector's: the backend's spans to X-Ray (signed) and Honeycomb.
 AWS_COLLECTOR_CONFIG = yaml.safe_load((ROOT / "otel-collector" / "aws.yaml").read_text())
 COLLECTORS = {"otel-collector": ("config.yaml", COLLECTOR_CONFIG), "otel-collector-aws": ("aws.yaml", AWS_COLLECTOR_CONFIG)}
-PUBLIC_PORTS = {3000, 4567, 2000, 4318}
+PUBLIC_PORTS = {3000, 4567, 2000, 4318, 16686}
+# Without a Honeycomb key: Jaeger, the trace viewer.
+JAEGER_CONFIG = yaml.safe_load((ROOT / "jaeger" / "config.yaml").read_text())
 
 # What a developer with every account would export, each value plainly fake.
 ACCOUNTS = {
@@ -206,11 +208,18 @@ def test_urls_follow_the_machine(machine, frontend, backend, collector):
 
 
 @pytest.mark.live  # runs a script or a tool
-@pytest.mark.parametrize("machine", [{}, GITPOD, CODESPACES], ids=["localhost", "gitpod", "codespaces"])
-def test_browser_exports_nowhere_without_a_honeycomb_key(machine):
+@pytest.mark.parametrize("machine, jaeger, ui", [
+    ({}, "http://localhost:4318", "http://localhost:16686"),
+    (GITPOD, "https://4318-cruddur-example.ws-example.gitpod.io", "https://16686-cruddur-example.ws-example.gitpod.io"),
+    (CODESPACES, "https://cruddur-example-4318.app.github.dev", "https://cruddur-example-16686.app.github.dev"),
+], ids=["localhost", "gitpod", "codespaces"])
+def test_without_a_honeycomb_key_the_browsers_and_backends_spans_go_to_jaeger(machine, jaeger, ui):
     shell = compose_env_output(machine)
-    assert "OTEL_COLLECTOR_URL" not in shell
-    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == ""
+    assert started_services(shell) == started_services({}) | {"jaeger"}
+    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == jaeger
+    assert Settings.from_env(service_env("backend-flask", shell)).otlp_traces_endpoint == "http://jaeger:4318/v1/traces"
+    assert service_env("jaeger", shell) == {"FRONTEND_URL": shell["FRONTEND_URL"]}  # its CORS origin
+    assert shell["JAEGER_URL"] == ui
 
 
 def test_urls_fall_back_to_localhost_without_an_env_file():
@@ -227,16 +236,16 @@ NO_REGION = {"AWS_ACCESS_KEY_ID": ACCOUNTS["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACC
                          ids=["localhost", "gitpod", "codespaces", "aws-credentials-without-a-region"])
 @pytest.mark.live  # runs a script or a tool
 def test_without_accounts_compose_starts_only_what_can_run(machine):
-    """The X-Ray daemon exits without a region, and the collector has nowhere to send."""
+    """The X-Ray daemon exits without a region, and the collector has nowhere to send: Jaeger shows the traces."""
     started = started_services(compose_env_output(machine))
-    assert {"backend-flask", "frontend-react-js"} <= started
+    assert {"backend-flask", "frontend-react-js", "jaeger"} <= started
     assert not started & {"xray-daemon", "otel-collector", "otel-collector-aws"}
 
 
 @pytest.mark.parametrize("accounts, extra", [
     (ACCOUNTS, {"xray-daemon", "otel-collector"}),
     ({"HONEYCOMB_API_KEY": ACCOUNTS["HONEYCOMB_API_KEY"]}, {"otel-collector"}),
-    ({**NO_REGION, "AWS_DEFAULT_REGION": ACCOUNTS["AWS_DEFAULT_REGION"]}, {"xray-daemon"}),
+    ({**NO_REGION, "AWS_DEFAULT_REGION": ACCOUNTS["AWS_DEFAULT_REGION"]}, {"xray-daemon", "jaeger"}),
 ], ids=["every-account", "honeycomb", "aws"])
 @pytest.mark.live  # runs a script or a tool
 def test_each_account_starts_the_service_it_needs(accounts, extra):
@@ -252,8 +261,9 @@ def test_without_a_honeycomb_key_nothing_sends_to_honeycomb(machine):
     # Every other account set, so only the missing key keeps Honeycomb off.
     shell = {**ACCOUNTS, **compose_env_output({**ACCOUNTS, **machine, "HONEYCOMB_API_KEY": ""}), "HONEYCOMB_API_KEY": ""}
     assert "otel-collector" not in started_services(shell)
-    assert Settings.from_env(service_env("backend-flask", shell)).otlp_traces_endpoint is None
-    assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == ""
+    settings = Settings.from_env(service_env("backend-flask", shell))
+    assert (settings.otlp_traces_endpoint, settings.otlp_metrics_endpoint) == ("http://jaeger:4318/v1/traces", None)
+    assert "jaeger" in started_services(shell)
 
 
 # --- the development loop: edit, and the running stack serves the edit -------------------
@@ -408,6 +418,42 @@ def test_collector_loads_the_config_file_compose_mounts(collector):
     source, target, mode = mount.split(":")
     assert (ROOT / source).resolve() == ROOT / "otel-collector" / COLLECTORS[collector][0] and mode == "ro"
     assert SERVICES[collector]["command"] == [f"--config={target}"]
+
+
+def test_jaeger_takes_otlp_from_the_backend_and_the_browser_and_keeps_a_bounded_number_of_traces():
+    pipeline = JAEGER_CONFIG["service"]["pipelines"]["traces"]
+    assert (pipeline["receivers"], pipeline["exporters"]) == (["otlp"], ["jaeger_storage_exporter"])
+    assert set(JAEGER_CONFIG["service"]["extensions"]) == set(JAEGER_CONFIG["extensions"]) == {"jaeger_storage", "jaeger_query"}
+    http = JAEGER_CONFIG["receivers"]["otlp"]["protocols"]["http"]
+    assert http == {"endpoint": "0.0.0.0:4318", "cors": {"allowed_origins": ["${env:FRONTEND_URL}"]}}
+    store = JAEGER_CONFIG["exporters"]["jaeger_storage_exporter"]["trace_storage"]
+    assert JAEGER_CONFIG["extensions"]["jaeger_query"] == {"storage": {"traces": store}, "http": {"endpoint": "0.0.0.0:16686"}}
+    # Memory only, and bounded: the newest traces kept.
+    assert JAEGER_CONFIG["extensions"]["jaeger_storage"]["backends"] == {store: {"memory": {"max_traces": 2000}}}
+    assert SERVICES["jaeger"]["ports"] == ["4318:4318", "16686:16686"]
+
+
+def test_jaeger_loads_the_config_file_compose_mounts_and_gets_the_variables_it_reads():
+    jaeger = SERVICES["jaeger"]
+    assert re.fullmatch(r"jaegertracing/jaeger:2\.\d+\.\d+", jaeger["image"])  # v2, pinned
+    flag, path = jaeger["command"]
+    assert flag == "--config" and jaeger["volumes"] == [f"./jaeger/config.yaml:{path}:ro"]
+    assert set(jaeger["environment"]) == set(re.findall(r"\$\{env:(\w+)\}", (ROOT / "jaeger" / "config.yaml").read_text()))
+
+
+def test_jaeger_and_the_honeycomb_collector_never_run_together():
+    """Both take OTLP on 4318: compose-env turns on one or the other, by the key."""
+    assert SERVICES["jaeger"]["profiles"] == ["jaeger"] and SERVICES["otel-collector"]["profiles"] == ["honeycomb"]
+    script = (ROOT / "bin" / "compose-env").read_text()
+    assert re.search(r'then\n\s*profiles\+=\(honeycomb\)\nelse\n(.*\n)*?\s*profiles\+=\(jaeger\)\nfi', script)
+
+
+def test_the_honeycomb_metrics_carry_a_dataset_and_the_key():
+    env = service_env("backend-flask", ACCOUNTS)
+    assert Settings.from_env(env).otlp_metrics_header_names == ("x-honeycomb-dataset", "x-honeycomb-team")
+    assert env["OTEL_EXPORTER_OTLP_METRICS_HEADERS"] == (
+        "x-honeycomb-team=fake-honeycomb-key,x-honeycomb-dataset=backend-flask-metrics")
+    assert Settings.from_env(env).otlp_metrics_url == "https://api.honeycomb.io/v1/metrics"
 
 
 def test_the_aws_collector_signs_the_backends_spans_to_xrays_otlp_endpoint_beside_honeycomb():
@@ -649,7 +695,8 @@ def platform_cli(tmp_path):
 def test_open_ports_makes_codespaces_backend_and_collector_public(platform_cli):
     result, calls = platform_cli("open-ports", "gh", **CODESPACES)
     assert result.returncode == 0, result.stderr
-    assert calls == [["codespace", "ports", "visibility", "4567:public", "4318:public", "-c", "cruddur-example"]]
+    assert calls == [["codespace", "ports", "visibility", "4567:public", "4318:public", "16686:public",
+                      "-c", "cruddur-example"]]
 
 
 @pytest.mark.live  # runs a script or a tool
@@ -660,18 +707,20 @@ def test_open_ports_does_nothing_where_the_ports_are_already_reachable(platform_
 
 
 @pytest.mark.live  # runs a script or a tool
-def test_compose_env_in_todays_gitpod_opens_each_port_for_its_url(platform_cli):
+@pytest.mark.parametrize("key, ports", [(ACCOUNTS["HONEYCOMB_API_KEY"], (3000, 4318, 4567)),
+                                        ("", (3000, 4318, 4567, 16686))], ids=["honeycomb", "jaeger"])
+def test_compose_env_in_todays_gitpod_opens_each_port_for_its_url(platform_cli, key, ports):
     url = "https://{3}--cruddur-example.us01.gitpod.dev"
     result, calls = platform_cli("compose-env", "gitpod", output=url, GITPOD_ENVIRONMENT_ID="cruddur-example",
-                                 HONEYCOMB_API_KEY=ACCOUNTS["HONEYCOMB_API_KEY"])
+                                 HONEYCOMB_API_KEY=key)
     assert result.returncode == 0, result.stderr
     shell = dict(line.split("=", 1) for line in result.stdout.splitlines())
     assert service_env("backend-flask", shell)["FRONTEND_URL"] == "https://3000--cruddur-example.us01.gitpod.dev"
     assert service_env("backend-flask", shell)["BACKEND_URL"] == "https://4567--cruddur-example.us01.gitpod.dev"
     assert service_env("frontend-react-js", shell)["REACT_APP_OTEL_COLLECTOR_URL"] == \
         "https://4318--cruddur-example.us01.gitpod.dev"
-    assert sorted(calls) == [["environment", "port", "open", str(port), "--name", f"cruddur-{port}"]
-                             for port in (3000, 4318, 4567)]
+    assert sorted(calls, key=lambda call: int(call[3])) == [
+        ["environment", "port", "open", str(port), "--name", f"cruddur-{port}"] for port in ports]
 
 
 def test_readme_says_which_platform_reads_which_file():
