@@ -12,7 +12,8 @@ figure repeats to about 1% however busy the machine is.
 sent over keep-alive connections from 4 client threads. The batch processors' schedule delay is
 set to 10 minutes for every row, so batches fill by size, as at a few hundred requests a second
 under wrk, instead of every few requests at valgrind's speed; the spans still queued at the dump
-(less than one batch) are not counted.
+(less than one batch) are not counted. The metric readers' interval is set to 10 minutes too: a
+worker exports once an interval whatever its rate, so a request pays for its recording alone.
 """
 from __future__ import annotations
 
@@ -103,7 +104,8 @@ def get(port: int, path: str, requests: int, connections: int = 4) -> None:
 
 def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path) -> int:
     """Instructions a gunicorn worker (the shipped settings) executed serving `requests` requests."""
-    env = {**env, "PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000"}
+    env = {**env, "PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000",
+           "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
     worker = Worker(variant, env, out / f"{variant.key}.log")
     taskset = worker.command.index("taskset") + 3
     worker.command[taskset:taskset] = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",

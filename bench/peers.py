@@ -171,7 +171,7 @@ class Session:
             # OpenTelemetry's logging handler: the message is the body, the access line's `extra` its attributes.
             counts.append(sum("duration_ms" in record["attributes"] for record in self.logs.records()))
         elif "cloudwatch" in self.variant.integrations:
-            counts.append(sum(line["logger"] == "cruddur.access" for line in self.moto.lines(LOG_GROUP)))
+            counts.append(sum(line.get("logger") == "cruddur.access" for line in self.moto.lines(LOG_GROUP)))
         return max(answered, *counts) - min(counts)
 
 
@@ -251,9 +251,13 @@ class Peers:
             env["SENTRY_DSN"] = sentry.dsn
         on = variant.integrations
         if "otlp" in on:
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.url
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.url  # spans and metrics, as with Honeycomb
         elif variant.cruddur and not variant.console:
             env["OTEL_TRACES_EXPORTER"] = "none"
+            if "metrics" in on:
+                env["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = f"{receiver.url}/v1/metrics"
+            else:
+                env["OTEL_METRICS_EXPORTER"] = "none"
         if "xray" in on and variant.aws_otlp:
             env.update({"XRAY_EXPORT": "otlp", "AWS_ENDPOINT_URL_XRAY": xray.url})
         elif "xray" in on:

@@ -17,7 +17,7 @@ class Variant:
     key: str
     label: str
     app: str
-    # The integrations whose peers the variant is pointed at.
+    # The integrations whose peers the variant is pointed at ("metrics": OTLP metrics alone).
     integrations: frozenset[str] = frozenset()
     # Cruddur prints spans when no OTLP endpoint is set, unless told OTEL_TRACES_EXPORTER=none.
     console: bool = False
@@ -56,7 +56,8 @@ VARIANTS = [
     Variant("e2", "Cruddur, X-Ray alone (daemon route)", CRUDDUR, frozenset({"xray"}), default=False),
     Variant("e3", "Cruddur, CloudWatch Logs alone", CRUDDUR, frozenset({"cloudwatch"}), default=False),
     Variant("e4", "Cruddur, Rollbar alone", CRUDDUR, frozenset({"rollbar"}), default=False),
-    Variant("f", "Cruddur, exporting nothing (OTEL_TRACES_EXPORTER=none)", CRUDDUR),
+    Variant("f", "Cruddur, exporting nothing (OTEL_TRACES_EXPORTER=none, OTEL_METRICS_EXPORTER=none)", CRUDDUR),
+    Variant("m", "Cruddur, metrics alone (OTLP), spans made but not exported", CRUDDUR, frozenset({"metrics"})),
     Variant("p1", "peer: OpenTelemetry zero-code agent (OTLP/HTTP)", BARE, agent="otel",
             launcher=("opentelemetry-instrument",)),
     Variant("p2", "peer: ADOT Python (OTLP/HTTP)", BARE, agent="adot", launcher=("opentelemetry-instrument",)),
@@ -69,8 +70,11 @@ _BY_KEY = {variant.key: variant for variant in VARIANTS}
 # X-Ray's sampling rule as aws/json/xray.json words it, every request or none (bench.peers writes them):
 # the daemon route's cost per sampled and per unsampled request, whatever share the reservoir takes.
 ALL_SAMPLED, NONE_SAMPLED = (("BENCH_XRAY_RULE", "all"),), (("BENCH_XRAY_RULE", "none"),)
-F, E2 = _BY_KEY["f"], _BY_KEY["e2"]
+F, E1, E2 = _BY_KEY["f"], _BY_KEY["e1"], _BY_KEY["e2"]
 PROBES = [
+    # What metrics add on top of spans: (e1) sends both, as with Honeycomb.
+    probe("e1-nometrics", "(e1) without metrics (OTEL_METRICS_EXPORTER=none)", E1,
+          env=(("OTEL_METRICS_EXPORTER", "none"),)),
     # The two JSON lines a request (HomeActivities and the access line), on (f): nothing exported.
     probe("f-nologs", "(f) without its log lines (Cruddur's loggers at WARNING)", F, mode="nologs"),
     probe("f-orjson", "(f), lines by python-json-logger's OrjsonFormatter", F, mode="orjson"),
