@@ -43,8 +43,9 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def shutdown() -> None:
     """gunicorn's worker_exit: each SDK sends what it holds, then stops, one after the other, each
-    within its own timeout: Rollbar's items 2 s, the last metrics 3 s, Honeycomb's spans 3 s, X-Ray's and
-    CloudWatch's OTLP exports 2 s each, watchtower's queue 2 s; 12 s at most, inside gunicorn's graceful_timeout."""
+    within its own timeout: Rollbar's items 2 s, the last metrics 3 s and their EMF documents 2 s, Honeycomb's
+    spans 3 s, X-Ray's and CloudWatch's OTLP exports 2 s each, watchtower's queue 2 s; 14 s at most, inside
+    gunicorn's graceful_timeout."""
     if rollbar_sdk.SETTINGS["access_token"]:  # Rollbar is on: its items in flight end within their timeout
         rollbar_sdk.wait()
     # The meter provider first: its last interval becomes EMF lines that watchtower then sends.
