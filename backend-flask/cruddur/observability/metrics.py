@@ -3,9 +3,9 @@ as the global, a periodic reader per exporter. The instrumentations record with 
 http.server.request.duration (a histogram whose exemplars name a trace) and http.server.active_requests,
 SQLAlchemy's pool as db.client.connection.*. The SDK reads its own variables (OTEL_METRIC_EXPORT_INTERVAL,
 OTEL_EXPORTER_OTLP_METRICS_*, OTEL_METRICS_EXEMPLAR_FILTER); Cruddur sets defaults only where none is set:
-a service.instance.id per worker, so workers' series stay apart, one line per instrument on the console
-when no endpoint is set, and CloudWatch through the embedded metric format (EMF) in the watchtower
-route's log lines: no other client, no other permission."""
+a service.instance.id per worker, so workers' series stay apart, and one line per instrument on the
+console when no endpoint is set. CloudWatch gets them in the embedded metric format (EMF): a log event
+per data point, beside the watchtower route's lines on its client, so no other permission."""
 import contextlib
 import json
 import logging
