@@ -70,11 +70,13 @@ _BY_KEY = {variant.key: variant for variant in VARIANTS}
 # X-Ray's sampling rule as aws/json/xray.json words it, every request or none (bench.peers writes them):
 # the daemon route's cost per sampled and per unsampled request, whatever share the reservoir takes.
 ALL_SAMPLED, NONE_SAMPLED = (("BENCH_XRAY_RULE", "all"),), (("BENCH_XRAY_RULE", "none"),)
-F, E1, E2 = _BY_KEY["f"], _BY_KEY["e1"], _BY_KEY["e2"]
+F, M, E1, E2 = _BY_KEY["f"], _BY_KEY["m"], _BY_KEY["e1"], _BY_KEY["e2"]
 PROBES = [
     # What metrics add on top of spans: (e1) sends both, as with Honeycomb.
     probe("e1-nometrics", "(e1) without metrics (OTEL_METRICS_EXPORTER=none)", E1,
           env=(("OTEL_METRICS_EXPORTER", "none"),)),
+    probe("m-noexemplars", "(m) without exemplars (OTEL_METRICS_EXEMPLAR_FILTER=always_off)", M,
+          env=(("OTEL_METRICS_EXEMPLAR_FILTER", "always_off"),)),
     # The two JSON lines a request (HomeActivities and the access line), on (f): nothing exported.
     probe("f-nologs", "(f) without its log lines (Cruddur's loggers at WARNING)", F, mode="nologs"),
     probe("f-orjson", "(f), lines by python-json-logger's OrjsonFormatter", F, mode="orjson"),

@@ -84,6 +84,18 @@ def test_the_metrics_signals_own_variables_win():
     assert Settings.from_env({"CLOUDWATCH_METRICS": "false"}).cloudwatch_metrics is False
 
 
+@pytest.mark.parametrize("env, detail", [
+    ({"OTEL_METRICS_EXPORTER": "none"},
+     "OTEL_METRICS_EXPORTER is none, and CloudWatch's watchtower route is off: nothing is measured"),
+    ({"OTEL_SDK_DISABLED": "true"}, "OTEL_SDK_DISABLED is true: nothing is measured"),
+])
+def test_off_with_one_clear_reason(make_app, caplog, env, detail):
+    client = make_app(env).test_client()
+    assert client.get("/api/health").get_json()["integrations"]["metrics"] == "off"
+    (line,) = [record for record in caplog.records if getattr(record, "integration", None) == "metrics"]
+    assert (line.enabled, line.detail) == (False, detail)
+
+
 def last_points(points: list[dict], name: str) -> dict:
     """The newest cumulative point of each (worker, attributes) series of `name`."""
     series = {}

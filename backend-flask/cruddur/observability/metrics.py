@@ -131,9 +131,10 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
                     "metrics: OTEL_METRICS_EXPORTER: no exporter named %r (use otlp, console or none)", name)
         if settings.cloudwatch_metrics and (handler := emf_handler(settings)):
             readers.append(PeriodicExportingMetricReader(EmfExporter(namespace, handler)))
-        # A worker's own id, unless OTEL_RESOURCE_ATTRIBUTES gives one: its series are its own.
-        resource = Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}).merge(trace.get_tracer_provider().resource)
-        metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource))
+        if readers:  # else the instrumentations' instruments stay the API's no-ops: nothing recorded
+            # A worker's own id, unless OTEL_RESOURCE_ATTRIBUTES gives one: its series are its own.
+            resource = Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}).merge(trace.get_tracer_provider().resource)
+            metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource))
 
     headers = (f" with headers {', '.join(settings.otlp_metrics_header_names)}"
                if settings.otlp_metrics_header_names else "")
@@ -142,5 +143,5 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
     if emf_logger.handlers:
         where.append(f"CloudWatch (EMF in log group {emf_logger.handlers[0].log_group_name}, namespace {namespace})")
     if not where:
-        return False, "OTEL_METRICS_EXPORTER is none, and CloudWatch's watchtower route is off"
+        return False, "OTEL_METRICS_EXPORTER is none, and CloudWatch's watchtower route is off: nothing is measured"
     return True, f"every {os.environ.get('OTEL_METRIC_EXPORT_INTERVAL') or 60000} ms to {' and '.join(where)}"
