@@ -124,9 +124,15 @@ def test_two_workers_send_a_series_each_with_route_method_and_status_and_exempla
         for span in spans:
             served[span["resource"]["process.pid"]] += 1
         assert len(served) == 2, "one worker served every request"
-        series = last_points(receiver.wait_for_points(lambda points: sum(
-            point["count"] for point in last_points(points, DURATION).values()) == len(trace_ids)), DURATION)
+        points = receiver.wait_for_points(lambda points: sum(
+            point["count"] for point in last_points(points, DURATION).values()) == len(trace_ids))
+        series = last_points(points, DURATION)
         output = server.read_output()
+    # Each worker's pool, read as it is: every connection back in it, none used.
+    pools = last_points(points, "db.client.connection.count").values()
+    assert sorted((point["attributes"]["db.client.connection.state"], point["value"] > 0) for point in pools) == [
+        ("idle", True), ("idle", True), ("used", False), ("used", False)]
+    assert {point["attributes"]["db.client.connection.pool.name"] for point in pools} == {server.env["DATABASE_URL"]}
     # One series per worker, told apart by its resource, each counting that worker's requests.
     assert len(series) == 2
     for point in series.values():
@@ -135,13 +141,17 @@ def test_two_workers_send_a_series_each_with_route_method_and_status_and_exempla
             "service.name": "backend-flask", "process.pid": point["resource"]["process.pid"]}
         assert point["count"] == served[point["resource"]["process.pid"]] == sum(point["bucket_counts"])
         assert (point["kind"], point["unit"], len(point["bucket_counts"])) == ("histogram", "s", 15)
-        assert point["exemplars"] and {exemplar["trace_id"] for exemplar in point["exemplars"]} <= trace_ids
     assert len({point["resource"]["service.instance.id"] for point in series.values()}) == 2
-    # The exemplar names the span of its request: the same trace's SERVER span.
-    by_trace = {span["trace_id"]: span["span_id"] for span in spans}
-    for point in series.values():
-        for exemplar in point["exemplars"]:
-            assert exemplar["span_id"] == by_trace[exemplar["trace_id"]]
+    # Each worker's exemplars (an interval with no request has none) name requests it served: the
+    # trace and the span of the same request's SERVER span.
+    by_trace = {span["trace_id"]: (span["span_id"], span["resource"]["process.pid"]) for span in spans}
+    for instance, _ in series:
+        exemplars = [exemplar for point in points if point["name"] == DURATION
+                     and point["resource"]["service.instance.id"] == instance for exemplar in point["exemplars"]]
+        assert exemplars, "a worker's latency points carried no exemplar"
+        pids = {by_trace[exemplar["trace_id"]][1] for exemplar in exemplars}
+        assert [by_trace[exemplar["trace_id"]][0] for exemplar in exemplars] == [
+            exemplar["span_id"] for exemplar in exemplars] and len(pids) == 1
     # The dataset header goes with the metrics alone.
     metric_exports = [request["headers"] for request in receiver.requests if "point_count" in request]
     span_exports = [request["headers"] for request in receiver.requests if "span_count" in request]

@@ -1,7 +1,7 @@
 """Metrics, as OpenTelemetry's metrics quick-start sets them up: one meter provider per process, set
 as the global, a periodic reader per exporter. The instrumentations record with it: Flask's
-http.server.request.duration (a histogram whose exemplars name a trace) and http.server.active_requests,
-SQLAlchemy's pool as db.client.connection.*. The SDK reads its own variables (OTEL_METRIC_EXPORT_INTERVAL,
+http.server.request.duration (a histogram whose exemplars name a trace) and http.server.active_requests;
+Cruddur reads the store's pool as db.client.connection.count. The SDK reads its own variables (OTEL_METRIC_EXPORT_INTERVAL,
 OTEL_EXPORTER_OTLP_METRICS_*, OTEL_METRICS_EXEMPLAR_FILTER); Cruddur sets defaults only where none is set:
 a service.instance.id per worker, so workers' series stay apart, and one line per instrument on the
 console when no endpoint is set. CloudWatch gets them in the embedded metric format (EMF): a log event
@@ -18,19 +18,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider, ObservableCounter
 from opentelemetry.sdk.metrics.export import (AggregationTemporality, ConsoleMetricExporter, HistogramDataPoint,
                                               Metric, MetricExporter, MetricExportResult, MetricsData,
                                               PeriodicExportingMetricReader)
+from opentelemetry.sdk.metrics.view import DropAggregation, View
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 
 from cruddur.config import Settings
 from cruddur.observability.redact import redact_url
+from cruddur.store import EXTENSION as STORE, Store
 
 # OpenTelemetry's units (UCUM) as CloudWatch names them; a count such as {request} is None.
 CLOUDWATCH_UNITS = {"s": "Seconds", "ms": "Milliseconds", "us": "Microseconds", "By": "Bytes"}
 # CloudWatch takes at most 30 dimensions a metric.
 MAX_DIMENSIONS = 30
+
+# The SQLAlchemy instrumentation counts the pool's connections as they are made, checked out and
+# in, but not while instrumentation is suppressed, as the store's checkout is (no "connect" span
+# a request), so its checkins alone would count: "used" would fall by one a request. Read from
+# the pool instead, at each collection, as the semantic conventions' db.client.connection.count.
+POOL_VIEW = View(instrument_name="db.client.connections.usage", aggregation=DropAggregation())
 
 emf_logger = logging.getLogger("cruddur.metrics.emf")
 
@@ -92,6 +101,20 @@ class EmfExporter(MetricExporter):
         self.handler.close()  # after the provider's last export: watchtower sends it
 
 
+def observe_pool(app: Flask) -> None:
+    """The pool of `app`'s store (made after observability, so read at each collection)."""
+    def connections(options: CallbackOptions):
+        store: Store | None = app.extensions.get(STORE)
+        if store is not None:
+            name, pool = store.url.render_as_string(hide_password=True), store.pool
+            for state, count in (("used", pool.checkedout()), ("idle", pool.checkedin())):
+                yield Observation(count, {"db.client.connection.state": state, "db.client.connection.pool.name": name})
+
+    metrics.get_meter(__name__).create_observable_up_down_counter(
+        "db.client.connection.count", [connections], unit="{connection}",
+        description="Connections in the pool, by state")
+
+
 def emf_handler(settings: Settings) -> watchtower.CloudWatchLogHandler | None:
     """Beside the watchtower route's handler, on its client and in its group, a stream of the worker's
     own for its documents alone; None when that route is off."""
@@ -134,7 +157,8 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         if readers:  # else the instrumentations' instruments stay the API's no-ops: nothing recorded
             # A worker's own id, unless OTEL_RESOURCE_ATTRIBUTES gives one: its series are its own.
             resource = Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}).merge(trace.get_tracer_provider().resource)
-            metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource))
+            metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource, views=[POOL_VIEW]))
+            observe_pool(app)
 
     headers = (f" with headers {', '.join(settings.otlp_metrics_header_names)}"
                if settings.otlp_metrics_header_names else "")

@@ -129,6 +129,11 @@ class Store:
         self._lock = threading.Lock()
 
     @property
+    def pool(self) -> sqlalchemy.Pool:
+        """The engine's pool of the moment (dispose() makes a new one), for its metrics: no start."""
+        return self._engine.pool
+
+    @property
     def engine(self) -> Engine:
         if not self._migrated:
             asked = time.monotonic()
