@@ -1,26 +1,83 @@
 """gunicorn settings for `gunicorn app:app` (read from this folder)."""
 import os
 import sys
+from contextlib import contextmanager
+
+import gevent
+from gunicorn.workers.ggevent import GeventWorker
 
 # An empty variable (as compose passes an unset one) means the default.
 bind = f"0.0.0.0:{os.environ.get('PORT') or 4567}"
-# One worker per core of this project's machines, each with four threads. Measured by
-# `make bench` (docs/benchmarks.md) with all four integrations on, on one core under
-# `wrk -c8`, medians of 3 rounds: 1 sync worker 459 req/s (2.13 ms CPU a request),
-# 2 sync workers 563, 1 gthread worker × 4 threads 578 (1.73 ms), 2 gthread × 4 524.
-# gthread keeps connections alive, so a request no longer pays for a connection of its
-# own, and a worker waiting on one client serves another.
+# One worker per core of this project's machines, each serving its connections as greenlets
+# (gevent), so a client that sends its request slowly holds a greenlet, not one of a few threads:
+# slow clients cannot take the API down (README, "Production"). `make bench` compares it with
+# the gthread worker it replaced (docs/benchmarks.md).
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
-worker_class = "gthread"
-threads = 4
+# The most connections a worker holds; past them it accepts no more until one ends, and new ones
+# wait in the listen queue for either worker. Under the 1024 open files a container gets by default.
+worker_connections = 500
 timeout = 30
 # Longer than a load balancer's idle timeout (an ALB's is 60 s), so the client side closes
 # idle connections: a request sent just as gunicorn closed its connection would be reset.
+# The gevent worker also closes a connection whose request's headers take longer to arrive.
 keepalive = 75
 # SIGTERM lets a worker finish its requests and flush telemetry for this long: each SDK's own
 # timeouts bound the flush to 9 s (observability.shutdown), so a busy machine still has room.
 # Compose's stop_grace_period (and an orchestrator's stop timeout) must be longer.
 graceful_timeout = 20
+# On SIGTERM, what a request may still take before the worker cuts it: its flush then fits in
+# graceful_timeout, whatever slow clients are still connected.
+DRAIN_S = 8
+
+
+class Worker(GeventWorker):
+    """gunicorn's gevent worker, fair between connections, and on SIGTERM quick to let go of them.
+
+    A greenlet runs until it waits: a keep-alive client whose next request is already there would
+    be served again and again while the other connections wait (measured: p99 1.2 s instead of
+    0.1 s under `wrk -c8`), so after each request the worker waits until the loop has run the others.
+    """
+
+    def init_process(self):
+        self.connections = set()
+        self.waiting = {}  # connection greenlet -> its timeout, while it waits for a request
+        super().init_process()
+
+    def handle(self, listener, client, addr):
+        self.connections.add(gevent.getcurrent())
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self.connections.discard(gevent.getcurrent())
+
+    def handle_request(self, listener_name, req, sock, addr):
+        super().handle_request(listener_name, req, sock, addr)
+        gevent.idle()
+
+    @contextmanager
+    def timeout_ctx(self):
+        """gunicorn waits for each request's headers in this: an idle or slow client's wait ends
+        when it expires (keepalive), or at once when the worker is stopping."""
+        timeout = gevent.Timeout(self.cfg.keepalive if self.alive else 0, False)
+        self.waiting[gevent.getcurrent()] = timeout
+        try:
+            with timeout:
+                yield
+        finally:
+            del self.waiting[gevent.getcurrent()]
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        gevent.spawn(self.let_go)  # out of the signal handler, as gunicorn's handle_quit does
+
+    def let_go(self):
+        for greenlet, timeout in list(self.waiting.items()):
+            greenlet.kill(timeout, block=False)  # ends the wait as its own expiry would
+        gevent.sleep(DRAIN_S)
+        gevent.killall(list(self.connections), block=False)
+
+
+worker_class = Worker
 
 
 def on_starting(server):
