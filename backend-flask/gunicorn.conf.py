@@ -1,9 +1,11 @@
 """gunicorn settings for `gunicorn app:app` (read from this folder)."""
 import os
+import queue
 import sys
 from contextlib import contextmanager
 
 import gevent
+from gevent import monkey
 from gunicorn.workers.ggevent import GeventWorker
 
 # An empty variable (as compose passes an unset one) means the default.
@@ -37,6 +39,12 @@ class Worker(GeventWorker):
     be served again and again while the other connections wait (measured: p99 1.2 s instead of
     0.1 s under `wrk -c8`), so after each request the worker waits until the loop has run the others.
     """
+
+    def patch(self):
+        super().patch()
+        # gevent's Queue lacks the standard one's all_tasks_done, which watchtower's flush and close
+        # wait on; the standard Queue takes its locks from the patched threading, so it is cooperative.
+        queue.Queue = monkey.get_original("queue", "Queue")
 
     def init_process(self):
         self.connections = set()
