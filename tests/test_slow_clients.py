@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import migrated_copy
 from tests.processes import Gunicorn
 
 pytestmark = [pytest.mark.live, pytest.mark.xdist_group("slow-clients")]
@@ -124,13 +125,20 @@ def server_connections(port: int) -> int:
     return found
 
 
+@pytest.fixture
+def server_env(migrated_sqlite, tmp_path):
+    """A migrated store: the slow clients' test is about the server, not the first requests' migration,
+    which two workers starting on a loaded machine may make them wait for."""
+    return {"DATABASE_URL": migrated_copy(migrated_sqlite, tmp_path / "cruddur.db")}
+
+
 def no_worker_killed(output: str) -> None:
     for sign in ("SIGKILL", "WORKER TIMEOUT", "Worker graceful timeout", "Traceback"):
         assert sign not in output, output
 
 
-def test_slow_clients_hold_no_worker_and_every_request_keeps_its_own_trace():
-    with Gunicorn() as server:
+def test_slow_clients_hold_no_worker_and_every_request_keeps_its_own_trace(server_env):
+    with Gunicorn(server_env) as server:
         slow = SlowClients(server.port)
         try:
             time.sleep(1)  # each slow client has sent more of its request by now
@@ -153,10 +161,10 @@ def test_slow_clients_hold_no_worker_and_every_request_keeps_its_own_trace():
     no_worker_killed(server.output)
 
 
-def test_sigterm_with_slow_clients_still_connected_flushes_in_time():
+def test_sigterm_with_slow_clients_still_connected_flushes_in_time(server_env):
     """The workers let go of the slow clients at once or after gunicorn.conf.py's DRAIN_S, and their
     flush fits in graceful_timeout: no worker is killed, and the callers' spans are printed."""
-    server = Gunicorn().start()
+    server = Gunicorn(server_env).start()
     slow = SlowClients(server.port)
     try:
         time.sleep(1)
