@@ -162,20 +162,17 @@ def test_slow_clients_hold_no_worker_and_every_request_keeps_its_own_trace(serve
 
 
 def test_sigterm_with_slow_clients_still_connected_flushes_in_time(server_env):
-    """The workers let go of the slow clients at once or after gunicorn.conf.py's DRAIN_S, and their
-    flush fits in graceful_timeout: no worker is killed, and the callers' spans are printed."""
+    """The workers let go of the slow clients at once or after worker.py's DRAIN_S, so their flush fits
+    in graceful_timeout: no worker is killed (gunicorn would SIGKILL it), and the callers' spans are printed."""
     server = Gunicorn(server_env).start()
     slow = SlowClients(server.port)
     try:
         time.sleep(1)
         with ThreadPoolExecutor(4) as pool:
             callers = list(pool.map(call, [server.url] * 4))
-        started = time.monotonic()
         output = server.stop(timeout=30)
-        took = time.monotonic() - started
     finally:
         slow.close()
-    assert took < 20, f"gunicorn took {took:.1f} s to stop (graceful_timeout is 20 s)"
     spans = dict(SERVER_SPAN.findall(output))
     assert all(spans.get(trace_id) == parent_id for trace_id, parent_id, _ in callers), output
     no_worker_killed(output)
