@@ -4,23 +4,24 @@ import sys
 
 # An empty variable (as compose passes an unset one) means the default.
 bind = f"0.0.0.0:{os.environ.get('PORT') or 4567}"
-# One worker per core of this project's machines, each with four threads. Measured by
-# `make bench` (docs/benchmarks.md) with all four integrations on, on one core under
-# `wrk -c8`, medians of 3 rounds: 1 sync worker 459 req/s (2.13 ms CPU a request),
-# 2 sync workers 563, 1 gthread worker × 4 threads 578 (1.73 ms), 2 gthread × 4 524.
-# gthread keeps connections alive, so a request no longer pays for a connection of its
-# own, and a worker waiting on one client serves another.
+# One worker per core of this project's machines, each serving its connections as greenlets
+# (gevent), so a client that sends its request slowly holds a greenlet, not one of a few threads:
+# slow clients cannot take the API down (README, "Production"). `make bench` compares it with
+# the gthread worker it replaced (docs/benchmarks.md).
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
-worker_class = "gthread"
-threads = 4
+# The most connections a worker holds; past them it accepts no more until one ends, and new ones
+# wait in the listen queue for either worker. Under the 1024 open files a container gets by default.
+worker_connections = 500
 timeout = 30
 # Longer than a load balancer's idle timeout (an ALB's is 60 s), so the client side closes
 # idle connections: a request sent just as gunicorn closed its connection would be reset.
+# The gevent worker also closes a connection whose request's headers take longer to arrive.
 keepalive = 75
 # SIGTERM lets a worker finish its requests and flush telemetry for this long: each SDK's own
 # timeouts bound the flush to 9 s (observability.shutdown), so a busy machine still has room.
 # Compose's stop_grace_period (and an orchestrator's stop timeout) must be longer.
 graceful_timeout = 20
+worker_class = "worker.Worker"  # gunicorn's gevent worker, made fair (worker.py)
 
 
 def on_starting(server):

@@ -1,7 +1,7 @@
 """`python -m bench`: issue 23's side-by-side benchmark, printed and written to docs/benchmarks.md.
 
 Every variant, the four peers included, runs under one gunicorn gthread worker of four
-threads (Cruddur's shipped settings) pinned to core 0, with wrk and the loopback peers on core 1; rounds are interleaved (a, b, c, … then again) and each
+threads (Cruddur's setting before issue 26, which ships gevent: its own section compares the two) pinned to core 0, with wrk and the loopback peers on core 1; rounds are interleaved (a, b, c, … then again) and each
 figure is the median of the rounds. Each measurement gets a fresh worker whose stdout
 and stderr go to a file on local disk, for every variant alike.
 """
@@ -21,7 +21,7 @@ from bench.profile import Profile, record, summarise, thread_cpu, thread_names
 from bench.report import (Measurement, Row, cheapest_peer, machine, main_table, markdown, ratios_table, targets, tax,
                           verdict, write_doc)
 from bench.variants import BY_KEY, DEFAULT, Variant
-from bench.worker import ONE_WORKER, SERVERS, Worker, rss_mib
+from bench.worker import GEVENT, ONE_WORKER, SERVERS, Worker, rss_mib
 
 WORKER_CPUS, LOAD_CPUS = "0", "1"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -41,6 +41,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile-seconds", type=int, default=15, help="py-spy on (c); 0 skips")
     parser.add_argument("--servers", default="",
                         help=f"other gunicorn settings to run (c) under, of {','.join(SERVERS)}; '' skips")
+    parser.add_argument("--worker-connections", default="1,8,32",
+                        help="connection counts at which (c) runs under gevent-1 and gthread-1x4 (issue 26); '' skips")
     parser.add_argument("--doc", default=str(DOC), help="file to write the results into; '' skips")
     args = parser.parse_args(argv)
     keys, args.servers = args.variants.split(","), [name for name in args.servers.split(",") if name]
@@ -49,6 +51,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
         parser.error(f"unknown: {', '.join(unknown)}")
     args.variants = [BY_KEY[key] for key in keys]
     args.scaling = [int(n) for n in args.scaling.split(",") if n]
+    args.worker_connections = [int(n) for n in args.worker_connections.split(",") if n]
     return args
 
 
@@ -152,6 +155,27 @@ def servers_table(rows: dict[str, Row]) -> str:
                       f"{row.cpu_ms:.2f}", str(row.non2xx + row.socket_errors)] for name, row in rows.items()])
 
 
+def workers_section(by_connections: dict[int, dict[str, Row]]) -> str:
+    """Issue 26's cost: the shipped gevent worker against the gthread setting it replaced, in the same run."""
+    header = ["connections", "gthread p99 ms", "gevent p99 ms", "p99 ×", "gthread CPU ms/req", "gevent CPU ms/req",
+              "CPU ×", "gthread req/s", "gevent req/s", "non-2xx", "gthread core used", "gevent core used"]
+    lines, checks = [], []
+    for connections, rows in sorted(by_connections.items()):
+        old, new = rows[ONE_WORKER], rows[GEVENT]
+        p99, cpu = new.p99_ms / old.p99_ms, new.cpu_ms / old.cpu_ms
+        lines.append([str(connections), f"{old.p99_ms:.1f}", f"{new.p99_ms:.1f}", f"{p99:.2f}", f"{old.cpu_ms:.2f}",
+                      f"{new.cpu_ms:.2f}", f"{cpu:.2f}", f"{old.rps:.0f}", f"{new.rps:.0f}",
+                      str(sum(row.non2xx + row.socket_errors for row in rows.values())),
+                      f"{old.rps * old.cpu_ms / 10:.0f}%", f"{new.rps * new.cpu_ms / 10:.0f}%"])
+        checks += [(f"{connections} connections: gevent's CPU per request ≤ 1.05× gthread's", cpu <= 1.05,
+                    f"**{cpu:.2f}×**, limit 1.05×"),
+                   (f"{connections} connections: gevent's p99 ≤ 1.2× gthread's", p99 <= 1.2, f"**{p99:.2f}×**, limit 1.2×")]
+    note = ("Core used: req/s × CPU per request. Below 100% under a closed load, the worker waited: for the "
+            "network, or for its core, when other processes run there (one gevent thread gets a smaller share "
+            "of a busy core than gthread's several threads).")
+    return "\n\n".join([markdown(header, lines), note, verdict(checks)])
+
+
 def profile_section(profile: Profile, load: Load) -> str:
     def escaped(name: str) -> str:
         return name.replace("|", "\\|")
@@ -196,6 +220,8 @@ def main(argv: list[str]) -> None:
         servers = bench.rounds({name: (BY_KEY["c"], name) for name in args.servers}, args.connections)
         if servers and "c" in rows:
             servers = {ONE_WORKER: rows["c"], **servers}
+        workers = {connections: bench.rounds({name: (BY_KEY["c"], name) for name in (ONE_WORKER, GEVENT)}, connections)
+                   for connections in args.worker_connections}
         memory = bench.memory() if args.memory_requests else None
         profiled = bench.profile() if args.profile_seconds else None
 
@@ -221,6 +247,11 @@ def main(argv: list[str]) -> None:
                      "`gthread-2x4` is two gthread workers of four threads each, `sync-1` one sync worker (no "
                      "keep-alive); the first row is (c) from the table above.",
                      servers_table(servers)]
+    if workers:
+        sections += ["### Worker: gevent (shipped) against gthread (issue 26)",
+                     f"(c) under `gevent-1`, gunicorn.conf.py's gevent worker, and `gthread-1x4`, the setting it "
+                     f"replaced, each one worker on core {WORKER_CPUS}, interleaved in the same rounds; medians.",
+                     workers_section(workers)]
     if memory:
         sections += ["### Memory", memory]
     if profiled:

@@ -16,15 +16,17 @@ from tests.processes import BACKEND_DIR, free_port
 
 REPO = BACKEND_DIR.parent
 # gunicorn settings to compare, `class-workers[xthreads]`; the first is the side-by-side
-# setting of issue 12, Cruddur's own (gunicorn.conf.py) on one worker (--threads 1: more
-# would turn sync into gthread).
+# setting of issue 12, Cruddur's gthread setting before issue 26, on one worker (--threads 1: more
+# would turn sync into gthread). `gevent-1` is gunicorn.conf.py's own worker class, as shipped.
 SERVERS = {
     "gthread-1x4": ("--worker-class", "gthread", "--workers", "1", "--threads", "4"),
     "gthread-2x4": ("--worker-class", "gthread", "--workers", "2", "--threads", "4"),
     "sync-1": ("--worker-class", "sync", "--workers", "1", "--threads", "1"),
     "sync-2": ("--worker-class", "sync", "--workers", "2", "--threads", "1"),
+    "gevent-1": ("--workers", "1"),
 }
 ONE_WORKER = next(iter(SERVERS))
+GEVENT = "gevent-1"
 
 
 class Worker:

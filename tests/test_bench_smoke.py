@@ -42,7 +42,7 @@ def test_a_tiny_run_prints_the_table_with_a_peer_the_taxes_as_ratios_and_the_ver
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--variants", "a,c,d,e1,p1", "--rounds", "1", "--seconds", "1",
          "--warmup", "1", "--scaling", "", "--servers", "sync-1", "--memory-requests", "300",
-         "--profile-seconds", "1", "--doc", str(doc)],
+         "--profile-seconds", "1", "--worker-connections", "8", "--doc", str(doc)],
         cwd=REPO, capture_output=True, text=True, timeout=600)  # a hang guard: a loaded 2-core machine is slow
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -67,5 +67,8 @@ def test_a_tiny_run_prints_the_table_with_a_peer_the_taxes_as_ratios_and_the_ver
     for section in ("### Targets of issue 23", "### Each tax as a ratio", "| sync-1 |", "### Memory",
                     "### Where (c)'s time goes", "| MainThread |"):
         assert section in out
+    workers = row(out, "8", table=-1)  # issue 26: gevent beside gthread, their ratios and verdicts
+    assert re.fullmatch(r"\d+\.\d\d", workers[3]) and re.fullmatch(r"\d+\.\d\d", workers[6]) and workers[9] == "0"
+    assert re.search(r"^- (PASS|\*\*FAIL\*\*): 8 connections: gevent's p99 ≤ 1\.2× gthread's", out, re.M)
     assert doc.read_text().startswith(f"# kept\n{BEGIN}\nCommand: `python -m bench")
     assert doc.read_text().endswith(f"{END}\nalso kept\n")

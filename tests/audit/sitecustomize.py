@@ -9,6 +9,7 @@ the socket's kind and address. The master installs it before forking, so every w
 """
 import json
 import os
+import socket
 import sys
 import threading
 
@@ -24,7 +25,8 @@ def _on_a_request_thread() -> bool:
 def _describe(event: str, args: tuple) -> dict:
     if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
         sock, address = args[0], args[-1]
-        return {"kind": str(sock.type.name), "blocking": sock.gettimeout() != 0.0, "address": repr(address)}
+        # SocketKind: under gevent the hook sees the _socket.socket that gevent's socket wraps, whose type is an int.
+        return {"kind": socket.SocketKind(sock.type).name, "blocking": sock.gettimeout() != 0.0, "address": repr(address)}
     return {"address": repr(args[:2])}
 
 

@@ -40,7 +40,8 @@ STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL: the server cancels a statement runnin
 FROZEN_SERVER_S = STATEMENT_TIMEOUT_MS / 1000 + 1
 POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
 BUSY_TIMEOUT_S = 3  # SQLite: waiting for another writer's lock
-# gunicorn runs 4 threads a worker; the overflow serves bursts of other threads (tests).
+# A worker's requests share them (gevent: a request waiting on PostgreSQL lets others run); the
+# overflow serves bursts. A request waits at most POOL_TIMEOUT_S for one.
 POOL_SIZE, MAX_OVERFLOW = 4, 4
 # Any constant: the key of PostgreSQL's advisory lock that lets one process migrate at a time.
 MIGRATION_LOCK = 14_2026

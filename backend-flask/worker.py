@@ -1,0 +1,66 @@
+"""gunicorn's gevent worker (gunicorn.conf.py's worker_class), fair between connections, and on
+SIGTERM quick to let go of them. A module of its own: gunicorn's master imports it, never Cruddur."""
+import queue
+from contextlib import contextmanager
+
+import gevent
+from gevent import monkey
+from gunicorn.workers.ggevent import GeventWorker
+
+# On SIGTERM, what a request may still take before the worker cuts it: its flush (9 s at most) then
+# fits in graceful_timeout (20 s), whatever slow clients are still connected.
+DRAIN_S = 8
+
+
+class Worker(GeventWorker):
+    """gunicorn's gevent worker, fair between connections, and on SIGTERM quick to let go of them.
+
+    A greenlet runs until it waits: a keep-alive client whose next request is already there would
+    be served again and again while the other connections wait (all four integrations on, `wrk -c8`,
+    one core: p99 1.2 s without the wait, 0.18 s with it), so after each request the worker waits
+    until the loop has run every other connection that is ready.
+    """
+
+    def patch(self):
+        super().patch()
+        # gevent's Queue lacks the standard one's all_tasks_done, which watchtower's flush and close
+        # wait on; the standard Queue takes its locks from the patched threading, so it is cooperative.
+        queue.Queue = monkey.get_original("queue", "Queue")
+
+    def init_process(self):
+        self.connections = set()
+        self.waiting = {}  # connection greenlet -> its timeout, while it waits for a request
+        super().init_process()
+
+    def handle(self, listener, client, addr):
+        self.connections.add(gevent.getcurrent())
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self.connections.discard(gevent.getcurrent())
+
+    def handle_request(self, listener_name, req, sock, addr):
+        super().handle_request(listener_name, req, sock, addr)
+        gevent.idle()
+
+    @contextmanager
+    def timeout_ctx(self):
+        """gunicorn waits for each request's headers in this: an idle or slow client's wait ends
+        when it expires (keepalive), or at once when the worker is stopping."""
+        timeout = gevent.Timeout(self.cfg.keepalive if self.alive else 0, False)
+        self.waiting[gevent.getcurrent()] = timeout
+        try:
+            with timeout:
+                yield
+        finally:
+            del self.waiting[gevent.getcurrent()]
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        gevent.spawn(self.let_go)  # out of the signal handler, as gunicorn's handle_quit does
+
+    def let_go(self):
+        for greenlet, timeout in list(self.waiting.items()):
+            greenlet.kill(timeout, block=False)  # ends the wait as its own expiry would
+        gevent.sleep(DRAIN_S)
+        gevent.killall(list(self.connections), block=False)
