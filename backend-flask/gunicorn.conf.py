@@ -17,10 +17,11 @@ timeout = 30
 # idle connections: a request sent just as gunicorn closed its connection would be reset.
 # The gevent worker also closes a connection whose request's headers take longer to arrive.
 keepalive = 75
-# SIGTERM lets a worker finish its requests and flush telemetry for this long: each SDK's own
-# timeouts bound the flush to 9 s (observability.shutdown), so a busy machine still has room.
+# SIGTERM lets a worker finish its requests and flush telemetry for this long: the worker cuts its
+# requests after 8 s (worker.py), and each SDK's own timeouts bound the flush to 14 s
+# (observability.shutdown), so a busy machine still has room.
 # Compose's stop_grace_period (and an orchestrator's stop timeout) must be longer.
-graceful_timeout = 20
+graceful_timeout = 25
 worker_class = "worker.Worker"  # gunicorn's gevent worker, made fair (worker.py)
 
 

@@ -7,8 +7,8 @@ import gevent
 from gevent import monkey
 from gunicorn.workers.ggevent import GeventWorker
 
-# On SIGTERM, what a request may still take before the worker cuts it: its flush (9 s at most) then
-# fits in graceful_timeout (20 s), whatever slow clients are still connected.
+# On SIGTERM, what a request may still take before the worker cuts it: its flush (14 s at most) then
+# fits in graceful_timeout (25 s), whatever slow clients are still connected.
 DRAIN_S = 8
 
 

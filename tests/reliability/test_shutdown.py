@@ -18,7 +18,7 @@ HOME = "/api/activities/home"
 REQUESTS = 40
 # gunicorn's graceful_timeout, past which a worker still running is killed with its buffers;
 # observability.shutdown's SDK timeouts add up to 14 s, leaving a busy machine room.
-GRACE_S = 20
+GRACE_S = 25
 STALL_S = 5
 # Nothing is sent before SIGTERM but by a full batch (512 spans or lines, more than a worker ends here).
 BUFFERED = {"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BLRP_SCHEDULE_DELAY": "60000", "CLOUDWATCH_SEND_INTERVAL": "600",
