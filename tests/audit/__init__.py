@@ -11,7 +11,10 @@ HERE = Path(__file__).resolve().parent
 def environment(directory: Path) -> dict[str, str]:
     """The variables that make a Python process (and the workers it forks) record into `directory`."""
     path = os.environ.get("PYTHONPATH")
-    return {"CRUDDUR_AUDIT_DIR": str(directory), "PYTHONPATH": f"{HERE}{os.pathsep}{path}" if path else str(HERE)}
+    return {"CRUDDUR_AUDIT_DIR": str(directory), "PYTHONPATH": f"{HERE}{os.pathsep}{path}" if path else str(HERE),
+            # gevent's default resolver looks names up on a thread of its own, where the hook sees no request:
+            # its blocking one looks them up on the request's greenlet.
+            "GEVENT_RESOLVER": "block"}
 
 
 def records_by_process(directory: Path) -> dict[int, list[dict]]:

@@ -25,8 +25,9 @@ def _on_a_request_thread() -> bool:
 def _describe(event: str, args: tuple) -> dict:
     if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
         sock, address = args[0], args[-1]
-        # SocketKind: under gevent the hook sees the _socket.socket that gevent's socket wraps, whose type is an int.
-        return {"kind": socket.SocketKind(sock.type).name, "blocking": sock.gettimeout() != 0.0, "address": repr(address)}
+        # SocketKind: under gevent the hook sees the _socket.socket that gevent's socket wraps, whose type is
+        # an int (and which is always non-blocking: gevent waits on the loop, so whether a send blocks is not told).
+        return {"kind": socket.SocketKind(sock.type).name, "address": repr(address)}
     return {"address": repr(args[:2])}
 
 

@@ -294,11 +294,11 @@ class Audited:
 
 
 def not_the_daemons_datagram(stack: Stack, record: dict) -> bool:
-    """Anything but the X-Ray SDK's non-blocking UDP send of a segment to the daemon's address:
-    the one send a request thread may make (the kernel takes or drops it without waiting)."""
+    """Anything but the X-Ray SDK's UDP send of a segment to the daemon's address: the one send a
+    request thread may make (the kernel takes or drops it without waiting)."""
     host, port = stack.env()["AWS_XRAY_DAEMON_ADDRESS"].rsplit(":", 1)
     return not (record["event"] == "socket.sendto" and record["kind"] == "SOCK_DGRAM"
-                and not record["blocking"] and record["address"] == repr((host, int(port))))
+                and record["address"] == repr((host, int(port))))
 
 
 def audited(server_env: dict[str, str], directory: Path, workers: int = 2) -> Audited:

@@ -65,14 +65,17 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         except (BotoCoreError, ClientError) as error:  # unreachable, or a role that may only write
             handler = watchtower.CloudWatchLogHandler(create_log_group=False, **options)
             where += f" (could not make the group and stream: {error})"
-
-        def queue_has_room(record: logging.LogRecord) -> bool:
-            """watchtower's queue has no bound: while CloudWatch is away, newer lines are dropped."""
-            return sum(queue.qsize() for queue in handler.queues.values()) < settings.cloudwatch_max_queued_lines
-
-        handler.addFilter(queue_has_room)
-        handler.FLUSH_TIMEOUT = 2  # its close at exit waits this long (observability.shutdown's budget)
         logging.captureWarnings(True)  # watchtower tells its failures as warnings
-        logging.getLogger().addHandler(logs.json_handler(handler))
+        logging.getLogger().addHandler(logs.json_handler(bounded(handler, settings)))
     return True, where
+
+
+def bounded(handler: watchtower.CloudWatchLogHandler, settings: Settings) -> watchtower.CloudWatchLogHandler:
+    """The bound that watchtower's queue lacks: while CloudWatch is away, newer records are dropped."""
+    def queue_has_room(record: logging.LogRecord) -> bool:
+        return sum(queue.qsize() for queue in handler.queues.values()) < settings.cloudwatch_max_queued_lines
+
+    handler.addFilter(queue_has_room)
+    handler.FLUSH_TIMEOUT = 2  # its close at exit waits this long (observability.shutdown's budget)
+    return handler
 

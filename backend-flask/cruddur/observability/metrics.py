@@ -27,6 +27,7 @@ from opentelemetry.sdk.metrics.view import DropAggregation, View
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 
 from cruddur.config import Settings
+from cruddur.observability import cloudwatch
 from cruddur.observability.redact import redact_url
 from cruddur.store import EXTENSION as STORE, Store
 
@@ -126,13 +127,9 @@ def emf_handler(settings: Settings) -> watchtower.CloudWatchLogHandler | None:
     # Made now: watchtower drops what is logged while its first send makes the stream.
     with contextlib.suppress(BotoCoreError, ClientError):
         client.create_log_stream(logGroupName=group, logStreamName=stream)
-    handler = watchtower.CloudWatchLogHandler(log_group_name=group, log_stream_name=stream, boto3_client=client,
-                                              create_log_group=False, send_interval=settings.cloudwatch_send_interval_s)
-    # watchtower's queue has no bound: while CloudWatch is away, newer documents are dropped.
-    handler.addFilter(lambda record: sum(queue.qsize() for queue in handler.queues.values())
-                      < settings.cloudwatch_max_queued_lines)
-    handler.FLUSH_TIMEOUT = 2  # its close at exit waits this long (observability.shutdown's budget)
-    return handler
+    return cloudwatch.bounded(watchtower.CloudWatchLogHandler(
+        log_group_name=group, log_stream_name=stream, boto3_client=client, create_log_group=False,
+        send_interval=settings.cloudwatch_send_interval_s), settings)
 
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
