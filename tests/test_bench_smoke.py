@@ -61,9 +61,10 @@ def test_a_tiny_run_prints_the_table_with_a_peer_the_taxes_as_ratios_and_the_ver
     for target in ("(e1) OpenTelemetry alone: tax ≤ 1.1× the zero-code agent's",
                    "(d) no accounts (console): tax ≤ 1.1× the cheapest peer's",
                    "(c) all four on the daemon route: tax ≤ 2.0× the cheapest peer's"):
-        assert re.search(rf"^- (PASS|\*\*FAIL\*\*): {re.escape(target)} \(.*: \*\*\d+\.\d\d×\*\*, limit ",
-                         out, re.M), target
-    assert re.fullmatch(r"-?\d+\.\d\d×", row(out, "e1", table=1)[3])  # e1's tax ÷ p1's
+        # One second a variant is too short to always tell the agent from bare Flask: then there is no ratio.
+        assert re.search(rf"^- (PASS: |\*\*FAIL\*\*: |no data: ){re.escape(target)} \(.*: "
+                         rf"(\*\*\d+\.\d\d×\*\*, limit |no ratio, the peer's tax is not above zero)", out, re.M), target
+    assert re.fullmatch(r"-?\d+\.\d\d×|–", row(out, "e1", table=1)[3])  # e1's tax ÷ p1's
     for section in ("### Targets of issue 23", "### Each tax as a ratio", "| sync-1 |", "### Memory",
                     "### Where (c)'s time goes", "| MainThread |"):
         assert section in out

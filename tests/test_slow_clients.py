@@ -163,9 +163,10 @@ def test_slow_clients_hold_no_worker_and_every_request_keeps_its_own_trace(serve
 
 def test_sigterm_with_slow_clients_still_connected_flushes_in_time(server_env):
     """The workers let go of the slow clients at once or after worker.py's DRAIN_S, so their flush fits
-    in graceful_timeout: the callers' spans, held until then (a minute's batch delay), are printed at exit,
-    and no worker is killed."""
-    server = Gunicorn({**server_env, "OTEL_BSP_SCHEDULE_DELAY": "60000"}).start()
+    in graceful_timeout: the callers' spans, held until then (a minute's delay, a batch of 512), are
+    printed at exit, and no worker is killed."""
+    server = Gunicorn({**server_env, "OTEL_BSP_SCHEDULE_DELAY": "60000",
+                       "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"}).start()
     slow = SlowClients(server.port)
     try:
         time.sleep(1)
