@@ -16,8 +16,8 @@ def test_every_worker_exports_and_sigterm_flushes_every_span():
     with OtlpReceiver() as receiver, XRayDaemon() as daemon:
         server = Gunicorn({
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            # Longer than the test, and a batch larger than its spans: whatever arrives was flushed by the shutdown.
-            "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512",
+            # Longer than the test: whatever arrives was flushed by the shutdown.
+            "OTEL_BSP_SCHEDULE_DELAY": "600000",
             "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
         }, workers=2).start()
         with ThreadPoolExecutor(8) as pool:

@@ -293,20 +293,3 @@ def test_an_unknown_user_handle_stops_start_up_with_one_line_and_no_retry():
     assert lines and set(lines) == {"cruddur: CRUDDUR_USER_HANDLE is 'nobody', which is no user: "
                                     "use one of andrewbrown, worf, garek, coco"}
     assert "Traceback" not in output
-
-
-@pytest.mark.live
-def test_spans_leave_in_batches_of_64_unless_the_user_sizes_the_queue_or_the_batch():
-    """Cruddur's default batch, smaller than the SDK's 512; the user's queue size keeps the SDK's.
-    The schedule delay is longer than the test: exports leave when a batch is full, and at SIGTERM."""
-    exported = {}
-    unset = {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": None}  # this process's apps set the default in its environment
-    for name, env in (("default", unset), ("queue set", {**unset, "OTEL_BSP_MAX_QUEUE_SIZE": "2048"})):
-        with OtlpReceiver() as receiver:
-            with Gunicorn({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "600000", **env},
-                          workers=1) as server:
-                for _ in range(40):  # 160 spans or more: the feed's, its two SELECTs' and mock-data's
-                    requests.get(f"{server.url}/api/activities/home", timeout=5)
-            exported[name] = [export["span_count"] for export in receiver.requests if "span_count" in export]
-    assert max(exported["default"]) == 64 and sum(exported["default"]) >= 160
-    assert len(exported["queue set"]) == 1 and exported["queue set"][0] >= 160

@@ -2,7 +2,7 @@
 provider per process, set as the global, a batch span processor per exporter. The SDK reads its
 own variables; Cruddur sets defaults only where none is set: its service name, X-Ray's id generator
 and propagator (one trace id for Honeycomb and X-Ray), the stable HTTP conventions, an untraced
-health check, smaller batches, and one line per span on the console when no endpoint is set."""
+health check, and one line per span on the console when no endpoint is set."""
 import json
 import logging
 import os
@@ -51,10 +51,6 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
         if not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"):  # the SDK's 10 s would take the exit's whole budget
             os.environ.setdefault("OTEL_EXPORTER_OTLP_TIMEOUT", "3")
-        if not (os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") or os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE")):
-            # A batch is encoded in one go while the worker's requests wait (for its loop under gevent, for
-            # the GIL under threads): the SDK's 512 spans doubled p99 (docs/benchmarks.md, "Batch size").
-            os.environ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] = "64"
         # Header capture, when the user turns it on, never records a secret header's value.
         os.environ[SANITIZE_FIELDS] = ",".join(filter(None, [os.environ.get(SANITIZE_FIELDS), *SECRET_NAMES]))
         if not os.environ.get("OTEL_PROPAGATORS"):
