@@ -70,15 +70,15 @@ _BY_KEY = {variant.key: variant for variant in VARIANTS}
 # X-Ray's sampling rule as aws/json/xray.json words it, every request or none (bench.peers writes them):
 # the daemon route's cost per sampled and per unsampled request, whatever share the reservoir takes.
 ALL_SAMPLED, NONE_SAMPLED = (("BENCH_XRAY_RULE", "all"),), (("BENCH_XRAY_RULE", "none"),)
-C, F, M, E1, E2 = _BY_KEY["c"], _BY_KEY["f"], _BY_KEY["m"], _BY_KEY["e1"], _BY_KEY["e2"]
+C, C2, D, F, M, E1, E2 = (_BY_KEY[key] for key in ("c", "c2", "d", "f", "m", "e1", "e2"))
 SMALL_BATCH = (("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),)
 PROBES = [
     # The SDK's batch of 512 spans against 64: p99 and lost spans under load (wrk), instructions a request (callgrind).
     probe("c-batch64", "(c) with batches of 64 spans", C, env=SMALL_BATCH),
     probe("e1-batch64", "(e1) with batches of 64 spans", E1, env=SMALL_BATCH),
-    # What metrics add on top of spans: (e1) sends both, as with Honeycomb.
-    probe("e1-nometrics", "(e1) without metrics (OTEL_METRICS_EXPORTER=none)", E1,
-          env=(("OTEL_METRICS_EXPORTER", "none"),)),
+    # What metrics (issue 25) add to the rows whose targets issue 23 set before there were any.
+    *(probe(f"{base.key}-nometrics", f"({base.key}) without metrics (OTEL_METRICS_EXPORTER=none, no EMF)", base,
+            env=(("OTEL_METRICS_EXPORTER", "none"), ("CLOUDWATCH_METRICS", "false"))) for base in (E1, D, C, C2)),
     probe("m-noexemplars", "(m) without exemplars (OTEL_METRICS_EXEMPLAR_FILTER=always_off)", M,
           env=(("OTEL_METRICS_EXEMPLAR_FILTER", "always_off"),)),
     # The two JSON lines a request (HomeActivities and the access line), on (f): nothing exported.
