@@ -78,4 +78,3 @@ def bounded(handler: watchtower.CloudWatchLogHandler, settings: Settings) -> wat
     handler.addFilter(queue_has_room)
     handler.FLUSH_TIMEOUT = 2  # its close at exit waits this long (observability.shutdown's budget)
     return handler
-
