@@ -168,6 +168,9 @@ def test_with_no_account_metrics_show_on_the_console_and_sigterm_flushes_the_las
         for _ in range(3):
             assert requests.get(server.url + HOME, timeout=5).status_code == 200
     lines = [line for line in server.output.splitlines() if line.startswith("metric ")]
+    # The pool is read from the store, as the conventions' count: the SQLAlchemy instrumentation's counter is off.
+    assert sorted(line.split()[1] for line in lines) == [
+        "db.client.connection.count", "http.server.active_requests", DURATION]
     (duration,) = [line for line in lines if line.startswith(f"metric {DURATION} ")]
     assert duration.startswith(f"metric {DURATION} unit=s histogram [")
     (point,) = json.loads(duration.split(" histogram ", 1)[1])

@@ -23,7 +23,6 @@ from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider, Observa
 from opentelemetry.sdk.metrics.export import (AggregationTemporality, ConsoleMetricExporter, HistogramDataPoint,
                                               Metric, MetricExporter, MetricExportResult, MetricsData,
                                               PeriodicExportingMetricReader)
-from opentelemetry.sdk.metrics.view import DropAggregation, View
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 
 from cruddur.config import Settings
@@ -35,12 +34,6 @@ from cruddur.store import EXTENSION as STORE, Store
 CLOUDWATCH_UNITS = {"s": "Seconds", "ms": "Milliseconds", "us": "Microseconds", "By": "Bytes"}
 # CloudWatch takes at most 30 dimensions a metric.
 MAX_DIMENSIONS = 30
-
-# The SQLAlchemy instrumentation counts the pool's connections as they are made, checked out and
-# in, but not while instrumentation is suppressed, as the store's checkout is (no "connect" span
-# a request), so its checkins alone would count: "used" would fall by one a request. Read from
-# the pool instead, at each collection, as the semantic conventions' db.client.connection.count.
-POOL_VIEW = View(instrument_name="db.client.connections.usage", aggregation=DropAggregation())
 
 emf_logger = logging.getLogger("cruddur.metrics.emf")
 
@@ -154,7 +147,7 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         if readers:  # else the instrumentations' instruments stay the API's no-ops: nothing recorded
             # A worker's own id, unless OTEL_RESOURCE_ATTRIBUTES gives one: its series are its own.
             resource = Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}).merge(trace.get_tracer_provider().resource)
-            metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource, views=[POOL_VIEW]))
+            metrics.set_meter_provider(MeterProvider(metric_readers=readers, resource=resource))
             observe_pool(app)
 
     headers = (f" with headers {', '.join(settings.otlp_metrics_header_names)}"

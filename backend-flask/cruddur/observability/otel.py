@@ -16,6 +16,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
@@ -72,7 +73,9 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             # Rollbar's own sends, from its threads, would each be a trace of their own.
             RequestsInstrumentor().instrument(excluded_urls=None if os.environ.get(
                 "OTEL_PYTHON_REQUESTS_EXCLUDED_URLS") else re.escape(settings.rollbar_endpoint or "api.rollbar.com"))
-            SQLAlchemyInstrumentor().instrument()  # every engine made from now on
+            # Every engine made from now on, with no metrics: its pool counter misses the store's checkouts
+            # (instrumentation is suppressed there) and costs each request. metrics.py reads the pool instead.
+            SQLAlchemyInstrumentor().instrument(meter_provider=NoOpMeterProvider())
     if settings.otel_sdk_disabled:
         return False, "OTEL_SDK_DISABLED is true: nothing is traced"
 
