@@ -7,9 +7,12 @@ only after start-up and `--warmup` requests, and the counters dumped right after
 `--requests` more: every thread the app runs (exporters included) is counted, so the
 figure repeats to about 1% however busy the machine is.
 
-`--gunicorn` counts the same under gunicorn instead: one worker on the shipped settings
-(bench/worker.py: gunicorn.conf.py, gthread × 4 threads), valgrind on the worker, the requests
-sent over keep-alive connections from 4 client threads. The batch processors' schedule delay is
+`--gunicorn` counts the same under gunicorn instead: one worker on gunicorn.conf.py's settings with
+the gthread worker × 4 threads that the side-by-side runs use (bench/worker.py), valgrind on the
+worker, the requests sent over keep-alive connections from 4 client threads (`--connections`).
+With 4, bare Flask and the zero-code agent count one of two figures from run to run (their requests
+meet the worker's poll loop at different moments: bare Flask 4.07 or 4.30 M); with 1, no row is
+bimodal, and each moves by 1.5% at most from run to run. The batch processors' schedule delay is
 set to 10 minutes for every row, so batches fill by size, as at a few hundred requests a second
 under wrk, instead of every few requests at valgrind's speed; the spans still queued at the dump
 (less than one batch) are not counted. The metric readers' interval is set to 10 minutes too: a
@@ -18,6 +21,7 @@ worker exports once an interval whatever its rate, so a request pays for its rec
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import os
 import queue
@@ -102,8 +106,8 @@ def get(port: int, path: str, requests: int, connections: int = 4) -> None:
         raise failures[0]
 
 
-def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path) -> int:
-    """Instructions a gunicorn worker (the shipped settings) executed serving `requests` requests."""
+def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path, connections: int) -> int:
+    """Instructions a gunicorn worker executed serving `requests` requests over `connections`."""
     env = {**env, "PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000",
            "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
     worker = Worker(variant, env, out / f"{variant.key}.log")
@@ -124,11 +128,11 @@ def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, ou
                 if worker.process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"{variant.key} did not start under callgrind:\n{worker.output.read_text()}")
                 time.sleep(1)
-        get(worker.port, variant.path, warmup)
+        get(worker.port, variant.path, warmup, connections)
         pid = next(child for task in Path(f"/proc/{worker.process.pid}/task").iterdir()
                    for child in (task / "children").read_text().split())
         subprocess.run(["callgrind_control", "--instr=on", pid], check=True, capture_output=True, timeout=120)
-        get(worker.port, variant.path, requests)
+        get(worker.port, variant.path, requests, connections)
         subprocess.run(["callgrind_control", "--dump", pid], check=True, capture_output=True, timeout=120)
     finally:
         worker.stop(timeout=120)
@@ -141,8 +145,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=1000, help="the requests counted")
     parser.add_argument("--warmup", type=int, default=50, help="requests served before counting starts")
     parser.add_argument("--gunicorn", action="store_true", help="count a gunicorn worker's, not the test client's")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="--gunicorn's keep-alive connections (1: each request waits for the one before)")
     args = parser.parse_args(argv)
-    count = served if args.gunicorn else instructions
+    count = functools.partial(served, connections=args.connections) if args.gunicorn else instructions
     variants = [BY_KEY[key] for key in args.variant.split(",")]
     with tempfile.TemporaryDirectory(prefix="cruddur-callgrind-") as workdir, Peers() as peers:
         for variant in variants:

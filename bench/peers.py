@@ -234,11 +234,12 @@ class Peers:
         if variant.store == "postgresql":
             env["DATABASE_URL"] = self.database_url()
         if variant.agent in ("otel", "adot"):
-            # OTLP/HTTP traces only, as Cruddur's OTLP route sends.
+            # OTLP/HTTP traces, as Cruddur's OTLP route sends; metrics too when asked ("metrics").
             env.update({"OTEL_SERVICE_NAME": "backend-flask", "OTEL_TRACES_EXPORTER": "otlp",
-                        "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
-                        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces"})
+                        "OTEL_METRICS_EXPORTER": "otlp" if "metrics" in variant.integrations else "none",
+                        "OTEL_LOGS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.url}/v1/traces",
+                        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": f"{receiver.url}/v1/metrics"})
         if variant.agent == "otel":
             # bootstrap's list has sqlite3's instrumentation too, which would trace each query a second time
             # under SQLAlchemy's: the documented switch leaves one span a query, as Cruddur (and ADOT) make.

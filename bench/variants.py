@@ -42,8 +42,9 @@ def probe(key: str, label: str, base: Variant, **changes) -> Variant:
     """`base` with one change, for callgrind: a BENCH_PROBE mode of bench/apps/probe.py, a rule, a path."""
     mode = changes.pop("mode", None)
     env = base.env + ((("BENCH_PROBE", mode),) if mode else ()) + changes.pop("env", ())
-    return Variant(key, label, PROBE if mode else base.app, base.integrations, base.console, base.agent,
-                   base.launcher, base.aws_otlp, base.store, env, changes.pop("path", base.path), default=False)
+    return Variant(key, label, PROBE if mode else base.app, changes.pop("integrations", base.integrations),
+                   base.console, base.agent, base.launcher, base.aws_otlp, base.store, env,
+                   changes.pop("path", base.path), default=False)
 
 
 VARIANTS = [
@@ -70,7 +71,7 @@ _BY_KEY = {variant.key: variant for variant in VARIANTS}
 # X-Ray's sampling rule as aws/json/xray.json words it, every request or none (bench.peers writes them):
 # the daemon route's cost per sampled and per unsampled request, whatever share the reservoir takes.
 ALL_SAMPLED, NONE_SAMPLED = (("BENCH_XRAY_RULE", "all"),), (("BENCH_XRAY_RULE", "none"),)
-C, C2, D, F, M, E1, E2 = (_BY_KEY[key] for key in ("c", "c2", "d", "f", "m", "e1", "e2"))
+C, C2, D, F, M, E1, E2, P1 = (_BY_KEY[key] for key in ("c", "c2", "d", "f", "m", "e1", "e2", "p1"))
 SMALL_BATCH = (("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),)
 PROBES = [
     # The SDK's batch of 512 spans against 64: p99 and lost spans under load (wrk), instructions a request (callgrind).
@@ -79,6 +80,9 @@ PROBES = [
     # What metrics (issue 25) add to the rows whose targets issue 23 set before there were any.
     *(probe(f"{base.key}-nometrics", f"({base.key}) without metrics (OTEL_METRICS_EXPORTER=none, no EMF)", base,
             env=(("OTEL_METRICS_EXPORTER", "none"), ("CLOUDWATCH_METRICS", "false"))) for base in (E1, D, C, C2)),
+    # (p1) as a user runs it with Honeycomb since issue 25, like for like with Cruddur's rows: metrics too.
+    probe("p1-metrics", "(p1) with its metrics over OTLP too (OTEL_METRICS_EXPORTER=otlp)", P1,
+          integrations=frozenset({"metrics"})),
     probe("m-noexemplars", "(m) without exemplars (OTEL_METRICS_EXEMPLAR_FILTER=always_off)", M,
           env=(("OTEL_METRICS_EXEMPLAR_FILTER", "always_off"),)),
     # The two JSON lines a request (HomeActivities and the access line), on (f): nothing exported.
