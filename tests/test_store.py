@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -169,6 +170,26 @@ def test_the_sqlite_file_survives_a_restart_of_gunicorn(tmp_path):
         crud = requests.post(f"{server.url}/api/activities", json={"message": "Kept", "ttl": "1-day"}, timeout=10).json()
     with Gunicorn(env, workers=1) as server:
         assert requests.get(f"{server.url}/api/activities/home", timeout=10).json()[0] == crud
+
+
+def test_a_new_sqlite_file_another_worker_is_writing_still_opens(tmp_path):
+    """SQLite refuses a change of journal mode at once, with no busy wait, while another connection
+    writes the file in its old mode: the second of two workers starting on a new file (the first
+    converting it to WAL) answered its first request 503 on a busy machine."""
+    path = tmp_path / "new.db"
+    other_worker = sqlite3.connect(path, isolation_level=None)
+    other_worker.execute("BEGIN IMMEDIATE")
+    engine = make_engine(store_url(Settings(database_url=f"sqlite:///{path}"), ""))
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar_one() == 1
+        other_worker.execute("COMMIT")
+        engine.dispose()
+        with engine.connect() as connection:  # the next connection makes the file WAL
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    finally:
+        other_worker.close()
+        engine.dispose()
 
 
 WRITES = 60

@@ -159,6 +159,7 @@ class Stack:
                 "cloudwatch-otlp": opened.enter_context(FaultyHTTP(self.logs_otlp.url)),
             }
             self._stack = opened.pop_all()
+        self.servers: list[Gunicorn] = []
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -186,13 +187,19 @@ class Stack:
         }
 
     def gunicorn(self, **extra: str) -> Gunicorn:
-        return Gunicorn(self.env(**extra), workers=2)
+        server = Gunicorn(self.env(**extra), workers=2)
+        self.servers.append(server)
+        return server
 
     def heal(self) -> None:
         for front in self.fronts.values():
             front.set("healthy")
 
     def close(self) -> None:
+        # A test that failed before it stopped its server leaves it running for no later test to trip on.
+        for server in self.servers:
+            if getattr(server, "process", None) is not None and server.process.poll() is None:
+                server.stop()
         self._stack.close()
 
 

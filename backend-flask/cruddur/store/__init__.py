@@ -8,11 +8,12 @@ the database is unreachable that fails with a 503 and is tried again by the next
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,9 +63,14 @@ def database_url(settings: Settings, instance_path: str) -> URL:
 
 
 def sqlite_connection(dbapi_connection, _record) -> None:
-    # WAL lets readers go on while a writer writes; foreign keys are off in SQLite unless asked.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL lets readers go on while a writer writes. It is the file's mode, kept once set. SQLite
+    # refuses the change at once, with no busy wait, while another connection writes the file in
+    # its old mode (another worker converting a new file): this connection still works, and a
+    # later one makes the file WAL.
+    with suppress(sqlite3.OperationalError):
+        cursor.execute("PRAGMA journal_mode=WAL")
+    # Foreign keys are off in SQLite unless asked.
     cursor.execute("PRAGMA foreign_keys=ON")
     # Each pooled connection keeps its own page cache (2 MB by default), which grows with the
     # file: 256 KiB each bounds a worker's 8 connections to 2 MB, and the OS caches the file anyway.
