@@ -80,7 +80,7 @@ def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: i
     return int(TOTALS.search(dump.read_text()).group(1))
 
 
-def get(port: int, path: str, requests: int, connections: int = 4) -> None:
+def get(port: int, path: str, requests: int, connections: int) -> None:
     """`requests` GETs over `connections` keep-alive connections, each on a thread; fails on any non-200."""
     failures: list[BaseException] = []
 

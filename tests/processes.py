@@ -44,6 +44,7 @@ class Gunicorn:
                  cwd: Path = BACKEND_DIR):
         self.port: int | None = None
         self.url: str | None = None
+        self.process: subprocess.Popen | None = None  # until start()
         venv_bin = str(Path(sys.executable).parent)
         self.database_dir = tempfile.TemporaryDirectory(prefix="cruddur-db-")
         self.env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),

@@ -198,7 +198,7 @@ class Stack:
     def close(self) -> None:
         # A test that failed before it stopped its server leaves it running for no later test to trip on.
         for server in self.servers:
-            if getattr(server, "process", None) is not None and server.process.poll() is None:
+            if server.process is not None and server.process.poll() is None:
                 server.stop()
         self._stack.close()
 
