@@ -133,10 +133,10 @@ def test_sigterm_flushes_the_otlp_routes_within_the_deadline(stack, figures, fau
     logged = {record["trace_id"] for record in stack.logs_otlp.records()}
     figures.add("Shutdown: SIGTERM with X-Ray and CloudWatch Logs over OTLP", {
         "endpoints": fault, "exit (s)": round(exit_s, 1),
-        "traces in X-Ray (the rule keeps 5 a second a worker)": f"{len(in_xray)} of {len(answered)}",
+        "traces in X-Ray": f"{len(in_xray)} of {len(answered)}",
         "access lines' traces in CloudWatch": f"{len(logged & answered)} of {len(answered)}",
     })
     bounded_exit(server, exit_s)
     if fault == "healthy":
-        assert in_xray and in_xray <= answered
+        assert in_xray == answered  # the otlp route samples as OpenTelemetry does: every trace
         assert answered <= logged
