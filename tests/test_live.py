@@ -1,4 +1,8 @@
-"""The real gunicorn process: a smoke run of every route and a schemathesis run of the spec."""
+"""The real gunicorn process: a smoke run of every route and a schemathesis run of the spec, and
+gunicorn.conf.py's worker hook."""
+import gc
+import runpy
+import weakref
 from pathlib import Path
 
 import pytest
@@ -7,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests.conftest import FRONTEND
+from tests.processes import BACKEND_DIR
 
 pytestmark = pytest.mark.live
 
@@ -58,3 +63,22 @@ def test_error_bodies_never_carry_a_traceback(live_backend):
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_finds_no_server_error_and_no_schema_break(case, live_backend):
     case.call_and_validate(base_url=live_backend.url)
+
+
+class Cycle:
+    def __init__(self):
+        self.itself = self
+
+
+def test_a_worker_frees_its_garbage_then_freezes_what_it_loaded():
+    post_worker_init = runpy.run_path(str(BACKEND_DIR / "gunicorn.conf.py"))["post_worker_init"]
+    gc.disable()  # only the hook's own collection may free the cycle
+    try:
+        garbage = weakref.ref(Cycle())
+        frozen_before = gc.get_freeze_count()
+        post_worker_init(None)
+        assert garbage() is None
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
+        gc.enable()
