@@ -3,7 +3,6 @@ gunicorn.conf.py's worker hook."""
 import gc
 import runpy
 import weakref
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,7 +14,7 @@ from tests.processes import BACKEND_DIR
 
 pytestmark = pytest.mark.live
 
-SPEC = Path(__file__).resolve().parent.parent / "backend-flask" / "openapi-3.0.yml"
+SPEC = BACKEND_DIR / "openapi-3.0.yml"
 schema = schemathesis.openapi.from_path(SPEC)
 
 
