@@ -80,6 +80,12 @@ PROBES = [
     # What metrics (issue 25) add to the rows whose targets issue 23 set before there were any.
     *(probe(f"{base.key}-nometrics", f"({base.key}) without metrics (OTEL_METRICS_EXPORTER=none, no EMF)", base,
             env=(("OTEL_METRICS_EXPORTER", "none"), ("CLOUDWATCH_METRICS", "false"))) for base in (E1, D, C, C2)),
+    # What stands between (e1) and (c2) and their limits: the log lines, the metrics, each AWS route.
+    probe("e1-nologs", "(e1) without its log lines (Cruddur's loggers at WARNING)", E1, mode="nologs"),
+    probe("e1-bare", "(e1) without its log lines or metrics", E1, mode="nologs",
+          env=(("OTEL_METRICS_EXPORTER", "none"), ("CLOUDWATCH_METRICS", "false"))),
+    probe("c2-noxray", "(c2) without X-Ray's OTLP route", C2, integrations=ALL - {"xray"}),
+    probe("c2-nocloudwatch", "(c2) without CloudWatch's OTLP route", C2, integrations=ALL - {"cloudwatch"}),
     # (p1) as a user runs it with Honeycomb since issue 25, like for like with Cruddur's rows: metrics too.
     probe("p1-metrics", "(p1) with its metrics over OTLP too (OTEL_METRICS_EXPORTER=otlp)", P1,
           integrations=frozenset({"metrics"})),
