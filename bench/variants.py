@@ -96,10 +96,10 @@ PROBES = [
     probe("f-orjson", "(f), lines by python-json-logger's OrjsonFormatter", F, mode="orjson"),
     probe("f-hand", "(f), lines by a minimal hand formatter (json.dumps)", F, mode="hand"),
     probe("f-handorjson", "(f), lines by a minimal hand formatter (orjson.dumps)", F, mode="handorjson"),
-    probe("f-nofilter", "(f) without the add_trace_id filter (no trace id, no clip)", F, mode="nofilter"),
-    probe("f-idonly", "(f), the filter sets the trace id only (no clip)", F, mode="idonly"),
+    probe("f-nofilter", "(f), python-json-logger's JsonFormatter alone (no trace id, no clip)", F, mode="nofilter"),
+    probe("f-idonly", "(f), JsonLines sets the trace id only (no clip)", F, mode="idonly"),
     probe("f-noflush", "(f), the handler flushes stdout only when its buffer fills", F, mode="noflush"),
-    probe("f-best", "(f), OrjsonFormatter and the trace-id-only filter", F, mode="best"),
+    probe("f-best", "(f), JsonLines on OrjsonFormatter, the trace id only (no clip)", F, mode="best"),
     # The daemon route's parts: every request sampled or none, the middleware taken out, the mock-data subsegment.
     probe("e2-all", "(e2), every request sampled", E2, env=ALL_SAMPLED),
     probe("e2-none", "(e2), no request sampled", E2, env=NONE_SAMPLED),

@@ -169,7 +169,8 @@ def json_lines():
     """What Cruddur's JSON log handler writes while the test runs, each line parsed. (The process's
     own stdout handler dates from the session's start, so capsys and capfd cannot see its lines.)"""
     stream = io.StringIO()
-    handler = logs.json_handler(logging.StreamHandler(stream))
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonLines())
     logging.getLogger().addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logging.getLogger().removeHandler(handler)

@@ -175,6 +175,20 @@ def test_an_sdks_failures_are_told_once_per_interval_with_how_many_were_held_bac
     assert limit.filter(records[0]) and records[0].getMessage() == "export failed: refused (2 more like this held back)"
 
 
+def test_a_log_call_that_cannot_be_formatted_never_raises_in_its_caller(app, capsys):
+    """As the logging module has it: the handler reports the bad record (handleError), and the
+    code that logged it (a request, an SDK's thread) goes on. Called on the console handler itself:
+    pytest's own capture handler raises instead."""
+    console = next(handler for handler in logging.getLogger().handlers if isinstance(handler.formatter, logs.JsonLines))
+    console.handle(logging.LogRecord("cruddur.test", logging.WARNING, __file__, 1, "%s and %s", ("one",), None))
+    assert "TypeError: not enough arguments for format string" in capsys.readouterr().err
+    limit = logs.RateLimit(seconds=60)
+    records = [logging.LogRecord("sdk", logging.ERROR, __file__, 1, "%s and %s", ("one",), None) for _ in range(2)]
+    assert [limit.filter(record) for record in records] == [True, False]
+    limit.times[0] -= 61
+    assert limit.filter(records[0]) and records[0].msg == "%s and %s (1 more like this held back)"
+
+
 def test_the_console_line_is_one_line_per_span(client, spans):
     client.get("/api/activities/home")
     server = finished(spans)["GET /api/activities/home"]

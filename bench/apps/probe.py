@@ -5,10 +5,10 @@ The app is Cruddur's own (`create_app()`, the environment the variant sets); onl
 is changed afterwards, from outside, so backend-flask/ stays as shipped:
 
 - `nologs`: Cruddur's loggers at WARNING, so a request writes no line (what the two lines cost);
-- `orjson`: the console handler's formatter is python-json-logger's OrjsonFormatter, same fields;
+- `orjson`: the console handler's formatter is JsonLines on python-json-logger's OrjsonFormatter;
 - `hand`, `handorjson`: a minimal formatter of the same fields, by json.dumps or orjson.dumps;
-- `nofilter`: the handler without logs.add_trace_id (no trace id, no clip: the filter's price);
-- `idonly`: a filter that sets the trace id only (the message is clipped by nobody);
+- `nofilter`: python-json-logger's JsonFormatter alone (no trace id, no clip: the price of JsonLines' own step);
+- `idonly`: JsonLines that sets the trace id only (the message is clipped by nobody);
 - `noflush`: the handler leaves stdout's buffer to fill instead of flushing every line;
 - `best`: `orjson` and `idonly` together;
 - `nomiddleware`: the X-Ray SDK middleware's three hooks taken out (Cruddur's own X-Ray hook stays);
@@ -21,10 +21,12 @@ import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from opentelemetry import trace
+
+from pythonjsonlogger.json import JsonFormatter
 
 from cruddur import create_app
 from cruddur.observability import logs
+from cruddur.observability.redact import clip
 
 MODE = os.environ["BENCH_PROBE"]
 # What every LogRecord has: the rest of its __dict__ is the caller's `extra`, written after the fixed fields.
@@ -39,11 +41,11 @@ class HandFormatter(logging.Formatter):
         self.dumps = dumps
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line = {"level": record.levelname, "logger": record.name, "message": clip(record.getMessage())}
         line.update((name, value) for name, value in vars(record).items() if name not in STANDARD)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        line["trace_id"] = getattr(record, "trace_id", None)
+        line["trace_id"] = logs.trace_id()
         line["time"] = datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat()
         return self.dumps(line)
 
@@ -54,30 +56,33 @@ def orjson_dumps(line: dict) -> str:
     return orjson.dumps(line, default=str).decode()
 
 
-def trace_id_only(record: logging.LogRecord) -> bool:
-    context = trace.get_current_span().get_span_context()
-    record.trace_id = trace.format_trace_id(context.trace_id) if context.is_valid else None
-    return True
+def formatter(base: type[JsonFormatter]) -> JsonFormatter:
+    """`base`, a python-json-logger formatter, writing the fields that JsonLines writes."""
+    return base("{levelname}{name}{message}", style="{", timestamp="time", rename_fields=logs.JsonLines().rename_fields)
 
 
-def orjson_formatter() -> logging.Formatter:
+def lines(base: type[JsonFormatter], clip_message: bool = True) -> JsonFormatter:
+    """JsonLines' own step (the trace id, the message clipped or not) on `base`."""
+    class Lines(base):
+        def format(self, record: logging.LogRecord) -> str:
+            record.trace_id = logs.trace_id()
+            if clip_message:
+                record.msg, record.args = clip(record.getMessage()), ()
+            return super().format(record)
+
+    return formatter(Lines)
+
+
+def orjson_lines(clip_message: bool = True) -> JsonFormatter:
     from pythonjsonlogger.orjson import OrjsonFormatter
 
-    shipped = console_handler().formatter
-    return OrjsonFormatter("{levelname}{name}{message}", style="{", timestamp="time",
-                           rename_fields=shipped.rename_fields)
+    return lines(OrjsonFormatter, clip_message)
 
 
 def console_handler() -> logging.StreamHandler:
     (handler,) = [handler for handler in logging.getLogger().handlers
                   if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout]
     return handler
-
-
-def swap_filter(handler: logging.Handler, replacement) -> None:
-    handler.removeFilter(logs.add_trace_id)
-    if replacement:
-        handler.addFilter(replacement)
 
 
 @contextmanager
@@ -100,20 +105,19 @@ handler = console_handler()
 if MODE == "nologs":
     logging.getLogger("cruddur").setLevel(logging.WARNING)
 elif MODE == "orjson":
-    handler.setFormatter(orjson_formatter())
+    handler.setFormatter(orjson_lines())
 elif MODE == "hand":
     handler.setFormatter(HandFormatter(json.dumps))
 elif MODE == "handorjson":
     handler.setFormatter(HandFormatter(orjson_dumps))
 elif MODE == "nofilter":
-    swap_filter(handler, None)
+    handler.setFormatter(formatter(JsonFormatter))
 elif MODE == "idonly":
-    swap_filter(handler, trace_id_only)
+    handler.setFormatter(lines(JsonFormatter, clip_message=False))
 elif MODE == "noflush":
     handler.flush = lambda: None  # stdout's own buffer writes when full, and at exit
 elif MODE == "best":
-    handler.setFormatter(orjson_formatter())
-    swap_filter(handler, trace_id_only)
+    handler.setFormatter(orjson_lines(clip_message=False))
 elif MODE == "nomiddleware":
     without_xray_middleware(app)
 elif MODE == "nosubsegment":

@@ -66,7 +66,8 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
             handler = watchtower.CloudWatchLogHandler(create_log_group=False, **options)
             where += f" (could not make the group and stream: {error})"
         logging.captureWarnings(True)  # watchtower tells its failures as warnings
-        logging.getLogger().addHandler(logs.json_handler(bounded(handler, settings)))
+        handler.setFormatter(logs.JsonLines())
+        logging.getLogger().addHandler(bounded(handler, settings))
     return True, where
 
 

@@ -46,8 +46,8 @@ class RateLimit(logging.Filter):
         if self.wait_s():
             self.held_back += 1
             return False
-        if self.held_back:
-            record.msg, record.args = f"{record.getMessage()} ({self.held_back} more like this held back)", ()
+        if self.held_back:  # its arguments are left to the formatter: a bad one is the handler's error
+            record.msg = f"{record.msg} ({self.held_back} more like this held back)"
         self.held_back, record.exc_info, record.exc_text = 0, None, None
         return True
 
@@ -57,28 +57,29 @@ def trace_id() -> str | None:
     return trace.format_trace_id(context.trace_id) if context.is_valid else None
 
 
-def add_trace_id(record: logging.LogRecord) -> bool:
-    """Each line names its request's trace, and is clipped: a hostile request makes no huge line."""
-    record.trace_id, record.msg, record.args = trace_id(), clip(record.getMessage()), ()
-    return True
-
-
 class JsonLines(JsonFormatter):
+    """A record as a JSON line: time, level, logger, message, its request's trace id and any `extra`
+    fields. The message and an exception's text are clipped: a hostile request makes no huge line."""
+
+    def __init__(self):
+        super().__init__("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
+            "levelname": "level", "name": "logger", "exc_info": "exception"})
+
+    def format(self, record: logging.LogRecord) -> str:
+        # In the formatter, not a filter: a record that cannot be formatted is then the handler's
+        # error to report (handleError), never an exception raised in the code that logged it.
+        record.trace_id, record.msg, record.args = trace_id(), clip(record.getMessage()), ()
+        return super().format(record)
+
     def formatException(self, exc_info) -> str:
-        return clip(super().formatException(exc_info))  # an exception's text can hold hostile input too
-
-
-def json_handler(handler: logging.Handler) -> logging.Handler:
-    """`handler`, writing time, level, logger, message, trace_id and any `extra` fields as JSON."""
-    handler.setFormatter(JsonLines("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
-        "levelname": "level", "name": "logger", "exc_info": "exception"}))
-    handler.addFilter(add_trace_id)
-    return handler
+        return clip(super().formatException(exc_info))
 
 
 def init_app(app: Flask, first_app: bool, failure_log_interval_s: float) -> None:
     if first_app:
-        logging.getLogger().addHandler(json_handler(logging.StreamHandler(sys.stdout)))
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(JsonLines())
+        logging.getLogger().addHandler(console)
         logging.getLogger().setLevel(logging.WARNING)  # the SDKs' warnings and errors
         logging.getLogger("cruddur").setLevel(logging.INFO)  # and Cruddur's own lines
         for name in FAILURE_LOGGERS:
