@@ -203,3 +203,36 @@ def test_a_fully_busy_worker_still_exports_every_span(server_env):
         served = [span for span in receiver.spans() if span["kind"] == "SERVER"]
         assert len(served) == clients * requests_each, f"{len(served)} of {clients * requests_each} server spans"
     no_worker_killed(output)
+
+
+
+def home_spans(spans: list[dict]) -> list[dict]:
+    return [span for span in spans if span["name"] == "GET /api/activities/home"]
+
+
+def test_the_worker_sends_a_batch_every_100_ms(server_env):
+    """The batch export runs on the worker's loop, so the worker sends every 100 ms: few requests make
+    short exports. A request right after an export is sent 100 ms later (the SDK's 5 s: 5 s later)."""
+    with OtlpReceiver() as receiver:
+        server = Gunicorn({**server_env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}, workers=1).start()
+        try:
+            for sent in (1, 2):
+                requests.get(f"{server.url}/api/activities/home", timeout=ANSWER_S).raise_for_status()
+                receiver.wait_for(lambda spans: len(home_spans(spans)) == sent, timeout=2 if sent == 2 else 10)
+        finally:
+            output = server.stop(timeout=30)
+    no_worker_killed(output)
+
+
+def test_a_schedule_delay_the_user_sets_wins(server_env):
+    with OtlpReceiver() as receiver:
+        server = Gunicorn({**server_env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+                           "OTEL_BSP_SCHEDULE_DELAY": "60000"}, workers=1).start()
+        try:
+            requests.get(f"{server.url}/api/activities/home", timeout=ANSWER_S).raise_for_status()
+            time.sleep(2)  # twenty of the worker's own delays
+            assert home_spans(receiver.spans()) == []
+        finally:
+            output = server.stop(timeout=30)
+        assert len(home_spans(receiver.spans())) == 1  # sent by the exit's flush
+    no_worker_killed(output)
