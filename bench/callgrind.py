@@ -8,7 +8,8 @@ only after start-up and `--warmup` requests, and the counters dumped right after
 figure repeats to about 1% however busy the machine is.
 
 `--gunicorn` counts the same under gunicorn instead: one worker on gunicorn.conf.py's settings with
-the gthread worker × 4 threads that the side-by-side runs use (bench/worker.py), valgrind on the
+the gthread worker × 4 threads that the side-by-side runs use (bench/worker.py; `--server gevent-1`
+for the shipped gevent worker), valgrind on the
 worker, the requests sent over keep-alive connections from 4 client threads (`--connections`).
 With 4, bare Flask and the zero-code agent count one of two figures from run to run (their requests
 meet the worker's poll loop at different moments: bare Flask 4.07 or 4.30 M); with 1, no row is
@@ -36,7 +37,7 @@ from pathlib import Path
 from bench import agents
 from bench.peers import Peers
 from bench.variants import BY_KEY, Variant
-from bench.worker import REPO, Worker
+from bench.worker import ONE_WORKER, REPO, SERVERS, Worker
 from tests.processes import BACKEND_DIR
 
 TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.M)
@@ -106,11 +107,13 @@ def get(port: int, path: str, requests: int, connections: int) -> None:
         raise failures[0]
 
 
-def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path, connections: int) -> int:
-    """Instructions a gunicorn worker executed serving `requests` requests over `connections`."""
+def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path, connections: int,
+           server: str) -> int:
+    """Instructions a gunicorn worker (`server`, of bench.worker.SERVERS) executed serving `requests` requests
+    over `connections`."""
     env = {**env, "PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000",
            "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
-    worker = Worker(variant, env, out / f"{variant.key}.log")
+    worker = Worker(variant, env, out / f"{variant.key}.log", server=server)
     taskset = worker.command.index("taskset") + 3
     worker.command[taskset:taskset] = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
                                        f"--callgrind-out-file={out}/{variant.key}.%p"]
@@ -147,8 +150,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--gunicorn", action="store_true", help="count a gunicorn worker's, not the test client's")
     parser.add_argument("--connections", type=int, default=4,
                         help="--gunicorn's keep-alive connections (1: each request waits for the one before)")
+    parser.add_argument("--server", default=ONE_WORKER, choices=SERVERS,
+                        help="--gunicorn's worker setting (gevent-1: gunicorn.conf.py's own)")
     args = parser.parse_args(argv)
-    count = functools.partial(served, connections=args.connections) if args.gunicorn else instructions
+    count = (functools.partial(served, connections=args.connections, server=args.server) if args.gunicorn
+             else instructions)
     variants = [BY_KEY[key] for key in args.variant.split(",")]
     with tempfile.TemporaryDirectory(prefix="cruddur-callgrind-") as workdir, Peers() as peers:
         for variant in variants:
