@@ -205,7 +205,6 @@ def test_a_fully_busy_worker_still_exports_every_span(server_env):
     no_worker_killed(output)
 
 
-
 def home_spans(spans: list[dict]) -> list[dict]:
     return [span for span in spans if span["name"] == "GET /api/activities/home"]
 
