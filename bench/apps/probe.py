@@ -58,7 +58,7 @@ def orjson_dumps(line: dict) -> str:
 
 def formatter(base: type[JsonFormatter]) -> JsonFormatter:
     """`base`, a python-json-logger formatter, writing the fields that JsonLines writes."""
-    return base("{levelname}{name}{message}", style="{", timestamp="time", rename_fields=logs.JsonLines().rename_fields)
+    return base(**logs.JsonLines.ARGUMENTS)
 
 
 def lines(base: type[JsonFormatter], clip_message: bool = True) -> JsonFormatter:

@@ -61,9 +61,12 @@ class JsonLines(JsonFormatter):
     """A record as a JSON line: time, level, logger, message, its request's trace id and any `extra`
     fields. The message and an exception's text are clipped: a hostile request makes no huge line."""
 
+    # python-json-logger's arguments for these fields (bench/apps/probe.py gives them to other bases too).
+    ARGUMENTS = {"fmt": "{levelname}{name}{message}", "style": "{", "timestamp": "time",
+                 "rename_fields": {"levelname": "level", "name": "logger", "exc_info": "exception"}}
+
     def __init__(self):
-        super().__init__("{levelname}{name}{message}", style="{", timestamp="time", rename_fields={
-            "levelname": "level", "name": "logger", "exc_info": "exception"})
+        super().__init__(**self.ARGUMENTS)
 
     def format(self, record: logging.LogRecord) -> str:
         # In the formatter, not a filter: a record that cannot be formatted is then the handler's
