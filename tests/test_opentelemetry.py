@@ -1,6 +1,7 @@
 """OpenTelemetry, the spine: whole spans from the in-memory exporter, as opentelemetry-python-contrib's
 tests assert them; then the process's own wiring, under gunicorn, against an OTLP receiver that
 decodes the protobuf."""
+import io
 import json
 import logging
 import time
@@ -175,11 +176,12 @@ def test_an_sdks_failures_are_told_once_per_interval_with_how_many_were_held_bac
     assert limit.filter(records[0]) and records[0].getMessage() == "export failed: refused (2 more like this held back)"
 
 
-def test_a_log_call_that_cannot_be_formatted_never_raises_in_its_caller(app, capsys):
+def test_a_log_call_that_cannot_be_formatted_never_raises_in_its_caller(capsys):
     """As the logging module has it: the handler reports the bad record (handleError), and the
-    code that logged it (a request, an SDK's thread) goes on. Called on the console handler itself:
-    pytest's own capture handler raises instead."""
-    console = next(handler for handler in logging.getLogger().handlers if isinstance(handler.formatter, logs.JsonLines))
+    code that logged it (a request, an SDK's thread) goes on. Called on a handler of Cruddur's
+    own: pytest's capture handler raises instead."""
+    console = logging.StreamHandler(io.StringIO())
+    console.setFormatter(logs.JsonLines())
     console.handle(logging.LogRecord("cruddur.test", logging.WARNING, __file__, 1, "%s and %s", ("one",), None))
     assert "TypeError: not enough arguments for format string" in capsys.readouterr().err
     limit = logs.RateLimit(seconds=60)
