@@ -1,4 +1,5 @@
 """Every route of the API through Flask's test client: shapes, validation and bad input."""
+import io
 from datetime import datetime, timedelta
 
 import pytest
@@ -212,6 +213,14 @@ def test_create_message_errors(client, body, status, codes):
 def test_bad_bodies_get_a_clear_4xx(client, path, kwargs, status, codes):
     response = client.post(path, **kwargs)
     assert (response.status_code, response.get_json()) == (status, codes)
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_cut_short(client):
+    # No Content-Length: Werkzeug reads up to the limit and stops, and the JSON would look malformed.
+    body = b'{"message": "' + b"x" * (2 * 1024 * 1024) + b'", "ttl": "1-day"}'
+    response = client.post("/api/activities", input_stream=io.BytesIO(body), content_type="application/json",
+                           headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
+    assert (response.status_code, response.get_json()) == (413, ["request_entity_too_large"])
 
 
 def test_huge_numbers_are_a_type_error_not_a_crash(client):

@@ -50,6 +50,13 @@ def test_oversized_body_is_413_under_gunicorn(live_backend):
     assert (response.status_code, response.json()) == (413, ["request_entity_too_large"])
 
 
+def test_a_chunked_oversized_body_is_413_under_gunicorn(live_backend):
+    chunks = iter([b'{"message": "', *[b"x" * 65536] * 32, b'"}'])  # requests sends an iterator chunked
+    response = requests.post(live_backend.url + "/api/activities", data=chunks, timeout=10,
+                             headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()) == (413, ["request_entity_too_large"])
+
+
 def test_error_bodies_never_carry_a_traceback(live_backend):
     response = requests.post(live_backend.url + "/api/messages", data="{", timeout=10,
                              headers={"Content-Type": "application/json"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cruddur.config import Settings
 from cruddur.errors import ApiError
@@ -23,6 +24,9 @@ def json_object() -> dict:
     if not request.is_json:
         raise ApiError(415, ["content_type_not_json"])
     raw = request.get_data(cache=True)
+    # A body with no Content-Length (chunked) is read up to the limit and no further, not refused.
+    if request.content_length is None and len(raw) >= request.max_content_length:
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise ApiError(400, ["body_blank"])
     try:
