@@ -1,11 +1,13 @@
 """gunicorn's gevent worker (gunicorn.conf.py's worker_class), fair between connections, and on
 SIGTERM quick to let go of them. A module of its own: gunicorn's master imports it, never Cruddur."""
+import json
 import os
 import queue
 from contextlib import contextmanager
 
 import gevent
 from gevent import monkey
+from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
 # The batch processors' export runs on the worker's loop, and a request that comes meanwhile waits
@@ -17,6 +19,15 @@ BATCH_SCHEDULE_DELAYS_MS = {"OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BLRP_SCHEDUL
 # On SIGTERM, what a request may still take before the worker cuts it: its flush (14 s at most) then
 # fits in graceful_timeout (25 s), whatever slow clients are still connected.
 DRAIN_S = 8
+
+
+def write_json_error(sock, status: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it refuses before the app sees it (a request line over 4094
+    bytes, a header over 8190, broken HTTP) in the API's shape, `["uri_too_long"]`, not an HTML page.
+    gunicorn logs the `message` itself."""
+    body = json.dumps([reason.lower().replace(" ", "_")]).encode()
+    head = f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    util.write_nonblock(sock, f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
 
 
 class Worker(GeventWorker):
@@ -33,6 +44,7 @@ class Worker(GeventWorker):
         # gevent's Queue lacks the standard one's all_tasks_done, which watchtower's flush and close
         # wait on; the standard Queue takes its locks from the patched threading, so it is cooperative.
         queue.Queue = monkey.get_original("queue", "Queue")
+        util.write_error = write_json_error  # what gunicorn's handle_error answers with
 
     def init_process(self):
         self.connections = set()
