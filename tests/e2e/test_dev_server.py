@@ -47,11 +47,20 @@ def test_an_edit_reaches_the_open_page_without_a_reload(browser, dev_server):
     page.goto(f"{url}/no/such/page")
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found", timeout=30_000)
     page.evaluate("window.sinceLoad = true")
+    # An edit made before Vite's client has its socket is announced to no one: wait for the socket.
+    for _ in range(300):
+        if any('"type":"connected"' in frame for frame in frames):
+            break
+        page.wait_for_timeout(100)
+    assert any('"type":"connected"' in frame for frame in frames), f"no HMR socket after 30 s: {frames}"
 
     source = app / "src" / "pages" / "NotFoundPage.jsx"
     source.write_text(source.read_text().replace("Page not found", "Nothing lives here"))
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Nothing lives here", timeout=15_000)
+    try:
+        expect(page.get_by_role("heading", level=1)).to_have_text("Nothing lives here", timeout=15_000)
+    except AssertionError as error:  # what the socket carried and what Vite said tell why
+        raise AssertionError(f"{error}\nframes: {frames}\nVite: {(app.parent / 'output').read_text()}") from None
     assert page.evaluate("window.sinceLoad") is True, "the page was reloaded, not updated in place"
     assert any('"type":"update"' in frame and "NotFoundPage.jsx" in frame for frame in frames)
     context.close()
