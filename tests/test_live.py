@@ -1,10 +1,7 @@
 """The real gunicorn process: a smoke run of every route and a schemathesis run of the spec, and
 gunicorn.conf.py's worker hook."""
 import gc
-import http.client
-import json
 import runpy
-import socket
 import weakref
 
 import pytest
@@ -58,21 +55,6 @@ def test_a_chunked_oversized_body_is_413_under_gunicorn(live_backend):
     response = requests.post(live_backend.url + "/api/activities", data=chunks, timeout=10,
                              headers={"Content-Type": "application/json"})
     assert (response.status_code, response.json()) == (413, ["request_entity_too_large"])
-
-
-@pytest.mark.parametrize(("request_bytes", "status", "codes"), [
-    (b"GET /api/activities/search?term=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414, ["uri_too_long"]),
-    (b"GET /api/activities/home HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431,
-     ["request_header_fields_too_large"]),
-    (b"GET /api/activities/home HTTP/9.9\r\nHost: a\r\n\r\n", 400, ["bad_request"]),
-])
-def test_what_gunicorn_refuses_is_answered_in_json(live_backend, request_bytes, status, codes):
-    with socket.create_connection(("127.0.0.1", live_backend.port), timeout=10) as connection:
-        connection.sendall(request_bytes)
-        response = http.client.HTTPResponse(connection)
-        response.begin()
-        assert (response.status, response.getheader("Content-Type"), json.loads(response.read())) == (
-            status, "application/json", codes)
 
 
 def test_error_bodies_never_carry_a_traceback(live_backend):
