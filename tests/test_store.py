@@ -15,7 +15,7 @@ import requests
 import yaml
 from sqlalchemy import func, select, text, update
 
-from cruddur.config import Settings
+from cruddur.config import ConfigError, Settings
 from cruddur.store import database_url as store_url, make_engine
 from cruddur.store.schema import activities, replies, users
 from tests.conftest import FRONTEND, need_postgres
@@ -245,6 +245,18 @@ def test_compose_runs_postgresql_with_a_healthcheck_and_a_volume_and_the_backend
 ])
 def test_database_url_wins_over_the_bootcamps_connection_url(environ, chosen):
     assert Settings.from_env(environ).database_url == chosen
+
+
+@pytest.mark.parametrize(("environ", "scheme"), [
+    ({"DATABASE_URL": "mysql://cruddur:secret-pw@db/cruddur"}, "mysql"),
+    ({"CONNECTION_URL": "postgresql+psycopg2://cruddur:secret-pw@db/cruddur"}, "postgresql+psycopg2"),
+    ({"DATABASE_URL": "cruddur.db"}, "none"),
+])
+def test_a_database_url_of_no_supported_store_is_a_config_error_that_hides_the_url(environ, scheme):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(environ)
+    assert str(error.value) == (f"{next(iter(environ))} is not a URL of SQLite or PostgreSQL (its scheme: {scheme}): "
+                                "use sqlite:///<file> or postgresql://<user>:<password>@<host>/<database>")
 
 
 def test_the_default_store_is_a_file_in_the_instance_folder_and_postgresql_means_psycopg_3():

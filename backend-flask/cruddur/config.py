@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opentelemetry.util.re import parse_env_headers
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from cruddur import data
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The stores Cruddur has drivers for (the store maps postgresql:// and postgres:// to psycopg 3).
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
 class ConfigError(ValueError):
@@ -92,6 +96,16 @@ class Settings:
         endpoint = text("OTEL_EXPORTER_OTLP_ENDPOINT")
         headers = text("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or text("OTEL_EXPORTER_OTLP_HEADERS") or ""
         metrics_headers = text("OTEL_EXPORTER_OTLP_METRICS_HEADERS") or text("OTEL_EXPORTER_OTLP_HEADERS") or ""
+        database_variable = "DATABASE_URL" if text("DATABASE_URL") else "CONNECTION_URL"
+        if database_url := text(database_variable):
+            try:
+                scheme = make_url(database_url).drivername
+            except ArgumentError:
+                scheme = None
+            if scheme not in DATABASE_SCHEMES:  # only the scheme is told: the URL may hold a password
+                raise ConfigError(f"{database_variable} is not a URL of SQLite or PostgreSQL (its scheme: "
+                                  f"{scheme or 'none'}): use sqlite:///<file> or "
+                                  "postgresql://<user>:<password>@<host>/<database>")
         handle = text("CRUDDUR_USER_HANDLE") or defaults.current_user_handle
         if handle not in data.USERS:
             raise ConfigError(f"CRUDDUR_USER_HANDLE is {handle!r}, which is no user: use one of {', '.join(data.USERS)}")
@@ -99,7 +113,7 @@ class Settings:
             frontend_url=text("FRONTEND_URL"),
             backend_url=text("BACKEND_URL"),
             current_user_handle=handle,
-            database_url=text("DATABASE_URL") or text("CONNECTION_URL"),  # the bootcamp's name, as an alias
+            database_url=database_url,  # CONNECTION_URL, the bootcamp's name, as an alias
             otel_sdk_disabled=(text("OTEL_SDK_DISABLED") or "").lower() == "true",
             otel_traces_exporter=text("OTEL_TRACES_EXPORTER"),
             # The signal's own variable wins, as the SDK's exporter does it.
