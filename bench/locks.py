@@ -1,6 +1,6 @@
-"""`python -m bench.locks`: what gevent's patched locks add to a request of (c), the row issue 26
-compares under both workers.
+"""`python -m bench.locks`: what gevent's patched locks add to a request (issue 26).
 
+The row is (c), the one issue 26 compares under both workers, unless `--variant` says otherwise.
 Under gunicorn's gevent worker, `threading`'s locks are gevent's, written in Python: each acquire
 is a call into gevent/thread.py, each new lock a Python object, and an RLock is threading's own
 Python RLock over one. Two counts, each exact from run to run:
