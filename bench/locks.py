@@ -3,12 +3,13 @@
 The row is (c), the one issue 26 compares under both workers, unless `--variant` says otherwise.
 Under gunicorn's gevent worker, `threading`'s locks are gevent's, written in Python: each acquire
 is a call into gevent/thread.py, each new lock a Python object, and an RLock is threading's own
-Python RLock over one. Two counts, each exact from run to run:
+Python RLock over one. Two counts:
 - the lock operations one request makes: cProfile's call counts over `--requests` requests through
   Flask's test client, patched as the worker patches, pointed at the benchmark's loopback peers
   (no export runs meanwhile: batches and intervals are set far beyond the run);
 - callgrind's instructions for each kind of operation, patched and not: a loop of 1,000 and one of
   21,000, the difference divided by 20,000.
+The first repeats exactly from run to run, the second to a few percent.
 """
 from __future__ import annotations
 
