@@ -41,6 +41,11 @@ from bench.worker import ONE_WORKER, REPO, SERVERS, Worker
 from tests.processes import BACKEND_DIR
 
 TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.M)
+# The app's own code and Cruddur's, importable from a child started anywhere.
+PYTHONPATH = os.pathsep.join([str(REPO), str(BACKEND_DIR)])
+# No scheduled export or collection during a count: batches fill by size, metrics wait 10 minutes.
+LONG_DELAYS = {"OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000",
+               "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
 
 
 def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: int, out: Path) -> int:
@@ -51,7 +56,7 @@ def instructions(variant: Variant, env: dict[str, str], warmup: int, requests: i
                *(str(bin / name) for name in variant.launcher), str(bin / "python"),
                "-m", "bench.drive", variant.app, variant.path, str(warmup), str(requests)]
     # A fixed hash seed: dicts and sets laid out alike from run to run, so their probing costs the same.
-    env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO), str(BACKEND_DIR)]), "PYTHONHASHSEED": "0"}
+    env = {**env, "PYTHONPATH": PYTHONPATH, "PYTHONHASHSEED": "0"}
     driver = subprocess.Popen(command, cwd=BACKEND_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
 
@@ -111,8 +116,7 @@ def served(variant: Variant, env: dict[str, str], warmup: int, requests: int, ou
            server: str) -> int:
     """Instructions a gunicorn worker (`server`, of bench.worker.SERVERS) executed serving `requests` requests
     over `connections`."""
-    env = {**env, "PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000",
-           "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
+    env = {**env, "PYTHONHASHSEED": "0", **LONG_DELAYS}
     worker = Worker(variant, env, out / f"{variant.key}.log", server=server)
     taskset = worker.command.index("taskset") + 3
     worker.command[taskset:taskset] = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import pstats
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench.callgrind import TOTALS
+from bench.callgrind import LONG_DELAYS, PYTHONPATH, TOTALS
 from bench.peers import Peers
 from bench.variants import BY_KEY
 from bench.worker import REPO
@@ -34,9 +33,8 @@ OPERATIONS = {"acquire": "a Lock's acquire and release", "rlock": "an RLock's ac
               "new": "a new Lock"}
 # Patched before anything is imported, as gunicorn's gevent worker patches before it loads the app.
 PATCHED = ["-m", "gevent.monkey", "--module"]
-NO_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_SCHEDULE_DELAY": "600000",
-             "OTEL_METRIC_EXPORT_INTERVAL": "600000", "OTEL_BSP_MAX_QUEUE_SIZE": "100000",
-             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "100000"}
+# No export at all during the count: not even a full batch.
+NO_EXPORT = {**LONG_DELAYS, "OTEL_BSP_MAX_QUEUE_SIZE": "100000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "100000"}
 
 
 def count(requests: int) -> dict[str, float]:
@@ -44,7 +42,6 @@ def count(requests: int) -> dict[str, float]:
     import queue
 
     from gevent import monkey
-
     from gevent.thread import LockType
 
     queue.Queue = monkey.get_original("queue", "Queue")  # as worker.py does
@@ -106,7 +103,7 @@ def main(argv: list[str]) -> None:
         return print(json.dumps(count(args.requests)))
     with Peers() as peers, peers.session(BY_KEY[args.variant]) as session:
         env = {**session.env, **dict(session.variant.env), **NO_EXPORT,
-               "PYTHONPATH": os.pathsep.join([str(REPO), str(BACKEND_DIR)])}
+               "PYTHONPATH": PYTHONPATH}
         child = subprocess.run([sys.executable, *PATCHED, "bench.locks", "--requests", str(args.requests), "count"],
                                env=env, cwd=BACKEND_DIR, capture_output=True, text=True)
         if child.returncode:

@@ -21,7 +21,6 @@ import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-
 from pythonjsonlogger.json import JsonFormatter
 
 from cruddur import create_app
