@@ -16,7 +16,7 @@ from opentelemetry.sdk.resources import Resource
 from cruddur.config import Settings
 from cruddur.observability.metrics import EmfExporter, one_line_each
 from tests.conftest import startup_detail
-from tests.peers.otlp import OtlpReceiver
+from tests.peers.otlp import OtlpReceiver, last_points
 from tests.processes import Gunicorn
 
 HOME = "/api/activities/home"
@@ -94,15 +94,6 @@ def test_off_with_one_clear_reason(make_app, caplog, env, detail):
     assert client.get("/api/health").get_json()["integrations"]["metrics"] == "off"
     (line,) = [record for record in caplog.records if getattr(record, "integration", None) == "metrics"]
     assert (line.enabled, line.detail) == (False, detail)
-
-
-def last_points(points: list[dict], name: str) -> dict:
-    """The newest cumulative point of each (worker, attributes) series of `name`."""
-    series = {}
-    for point in points:
-        if point["name"] == name:
-            series[point["resource"]["service.instance.id"], json.dumps(point["attributes"], sort_keys=True)] = point
-    return series
 
 
 @pytest.mark.live

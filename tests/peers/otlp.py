@@ -22,6 +22,15 @@ from tests.peers.http import LoopbackHTTPServer, QuietHandler
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
 
+def last_points(points: list[dict], name: str) -> dict:
+    """The newest cumulative point of each (worker, attributes) series of `name`."""
+    series = {}
+    for point in points:
+        if point["name"] == name:
+            series[point["resource"]["service.instance.id"], json.dumps(point["attributes"], sort_keys=True)] = point
+    return series
+
+
 def _value(any_value: dict):
     """An OTLP AnyValue, as MessageToDict or OTLP/JSON spells it, as a Python value."""
     if not any_value:
