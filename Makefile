@@ -7,16 +7,21 @@ CHROMIUM := /usr/bin/chromium
 WRK := /usr/bin/wrk
 # Debian's PostgreSQL server (any major version): the store's tests start throwaway ones of it.
 INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+# Where `make run` serves (`make run BACKEND_PORT=5000 FRONTEND_PORT=5001` when these are taken).
+BACKEND_PORT ?= 4567
+FRONTEND_PORT ?= 3000
 # The origins a browser on this machine uses; compose and Gitpod set their own.
-export FRONTEND_URL ?= http://localhost:3000
-export BACKEND_URL ?= http://localhost:4567
+export FRONTEND_URL ?= http://localhost:$(FRONTEND_PORT)
+export BACKEND_URL ?= http://localhost:$(BACKEND_PORT)
 
 .PHONY: run test test-fast setup bench bench-peers reliability postgresql
 
+# Ctrl-C reaches both servers from the terminal: the recipe waits for them to stop. A SIGTERM to
+# make alone is passed on to both (the trap is reset first: `kill 0` signals this shell too).
 run: setup
-	@trap 'kill 0' INT TERM; \
-	(cd backend-flask && PORT=4567 exec ../$(BIN)/gunicorn app:app) & \
-	(cd $(FRONTEND) && PORT=3000 exec npm run dev) & \
+	@trap wait INT; trap 'trap - TERM; kill 0' TERM; \
+	(cd backend-flask && PORT=$(BACKEND_PORT) exec ../$(BIN)/gunicorn app:app) & \
+	(cd $(FRONTEND) && PORT=$(FRONTEND_PORT) VITE_BACKEND_URL=$(BACKEND_URL) exec npm run dev) & \
 	wait
 
 test: setup $(CHROMIUM) $(WRK) postgresql

@@ -47,7 +47,7 @@ class Worker(GeventWorker):
         util.write_error = write_json_error  # what gunicorn's handle_error answers with
 
     def init_process(self):
-        self.connections = set()
+        self.connections, self.quitting = set(), False
         self.waiting = {}  # connection greenlet -> its timeout, while it waits for a request
         for name, delay_ms in BATCH_SCHEDULE_DELAYS_MS.items():
             if not os.environ.get(name):  # the user's own value wins
@@ -76,6 +76,13 @@ class Worker(GeventWorker):
                 yield
         finally:
             del self.waiting[gevent.getcurrent()]
+
+    def handle_quit(self, sig, frame):
+        # Ctrl-C signals the worker and its master, which passes SIGQUIT on: a second quit would
+        # throw its SystemExit into the first one's exit (worker_exit's flush) and cut it short.
+        if not self.quitting:
+            self.quitting = True
+            super().handle_quit(sig, frame)
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)

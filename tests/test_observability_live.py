@@ -1,4 +1,7 @@
 """The integrations under the real gunicorn process with two workers."""
+import os
+import re
+import signal
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,3 +57,21 @@ def test_every_worker_exports_and_sigterm_flushes_every_span():
         assert xray_ids and xray_ids <= {f"1-{t[:8]}-{t[8:]}" for t in (r.headers["X-Trace-Id"] for r in responses)}
     assert output.count("opentelemetry: on") == 2
     assert output.count("xray: on") == 2
+
+
+def test_ctrl_c_runs_each_workers_exit_whole():
+    """Ctrl-C signals the master and every worker, and the master passes a SIGQUIT on: each worker
+    gets two quits, and the second must not cut the first one's exit (its flush) short."""
+    with OtlpReceiver() as receiver:
+        server = Gunicorn({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "600000"},
+                          workers=2).start()
+        responses = [requests.get(f"{server.url}/api/activities/home", timeout=10) for _ in range(10)]
+        workers = [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", server.read_output())]
+        for pid in (server.process.pid, *workers):
+            os.kill(pid, signal.SIGINT)
+        assert server.process.wait(timeout=20) == 0
+        output = server.stop()
+        server_spans = [span for span in receiver.spans() if span["kind"] == "SERVER"]
+    assert sorted(span["trace_id"] for span in server_spans) == sorted(r.headers["X-Trace-Id"] for r in responses)
+    assert output.count("Worker exiting") == 2
+    assert "Traceback" not in output and "WARNING" not in output, output

@@ -44,7 +44,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
         try:
             if requests.get(url, timeout=1).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # Vite's first answer can take seconds
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout}s:\n{log.read_text()}")
