@@ -46,6 +46,6 @@ def test_make_run_serves_the_api_and_the_page_that_shows_its_feed(bundle, browse
         process.wait(timeout=30)
     output = log.read_text()
     # Both servers stopped by themselves: gunicorn's master last, no worker killed by a signal,
-    # no traceback, and make's one complaint is the recipe's Ctrl-C (128 + SIGINT).
+    # no traceback, and make's complaint, if it makes one before it dies, is of the Ctrl-C.
     assert "Shutting down: Master" in output and "was sent" not in output and "Traceback" not in output, output
-    assert [line.rsplit("] ", 1)[-1] for line in output.splitlines() if "***" in line] == ["Error 130"], output
+    assert all(line.endswith(("Error 130", "Interrupt")) for line in output.splitlines() if "***" in line), output
