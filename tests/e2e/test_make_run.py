@@ -12,7 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import wait_until_up
-from tests.processes import free_port
+from tests.processes import GUNICORN_CMD_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,8 @@ def test_make_run_serves_the_api_and_the_page_that_shows_its_feed(bundle, browse
            if name not in ("FRONTEND_URL", "BACKEND_URL", "MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     with log.open("w") as output:
         process = subprocess.Popen(["make", "run", f"BACKEND_PORT={backend_port}", f"FRONTEND_PORT={frontend_port}"],
-                                   cwd=ROOT, env={**env, "DATABASE_URL": f"sqlite:///{tmp_path}/cruddur.db"},
+                                   cwd=ROOT, env={**env, "DATABASE_URL": f"sqlite:///{tmp_path}/cruddur.db",
+                                                  "GUNICORN_CMD_ARGS": GUNICORN_CMD_ARGS},
                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until_up(f"http://localhost:{backend_port}/api/health", process, log, timeout=60)
@@ -43,7 +44,11 @@ def test_make_run_serves_the_api_and_the_page_that_shows_its_feed(bundle, browse
         page.close()
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a newcomer stops it
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # nothing left behind, whatever failed
+            raise
     output = log.read_text()
     # Both servers stopped by themselves: gunicorn's master last, no worker killed by a signal,
     # no traceback, and make's complaint, if it makes one before it dies, is of the Ctrl-C.
