@@ -37,6 +37,14 @@ def test_importing_app_starts_only_the_sdks_span_and_metric_threads_and_sends_no
                              "0", "Flask"]
 
 
+def test_a_malformed_xray_daemon_address_turns_xray_off_and_the_app_still_imports():
+    """The X-Ray SDK parses the address as it is imported, and raised there: no app, a traceback."""
+    result = subprocess.run([sys.executable, "-c", "import app"], cwd=BACKEND_DIR, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "AWS_XRAY_DAEMON_ADDRESS": "xray-daemon"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "xray: off (AWS_XRAY_DAEMON_ADDRESS is 'xray-daemon': use host:port (e.g. xray-daemon:2000))" in result.stdout
+
+
 def test_flask_run_serves_for_development_without_the_debugger():
     with Gunicorn(command=["flask", "--app", "app", "run"]) as server:
         assert requests.get(f"{server.url}/api/activities/home", timeout=5).status_code == 200

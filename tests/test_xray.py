@@ -198,6 +198,8 @@ def test_services_run_outside_a_request_without_a_segment(make_xray_app):
     ({"XRAY_EXPORT": "daemon", "AWS_XRAY_DAEMON_ADDRESS": ""},
      "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)"),
     ({"XRAY_EXPORT": "udp"}, "XRAY_EXPORT is 'udp': use daemon, otlp or collector"),
+    ({"AWS_XRAY_DAEMON_ADDRESS": "xray-daemon"},
+     "AWS_XRAY_DAEMON_ADDRESS is 'xray-daemon': use host:port (e.g. xray-daemon:2000)"),
 ])
 def test_off_it_says_why_and_sends_nothing(make_xray_app, daemon, caplog, env, detail):
     client = make_xray_app(**env).test_client()

@@ -18,13 +18,18 @@ from cruddur.observability import sigv4
 from cruddur.observability.logs import trace_id
 from cruddur.observability.redact import clip, redact_url
 
-# The SDK reads AWS_XRAY_DAEMON_ADDRESS as it is imported and refuses an empty one, which is how
-# compose passes an unset one: empty means unset, as for every Cruddur variable.
-if not os.environ.get("AWS_XRAY_DAEMON_ADDRESS", "unset").strip():
-    del os.environ["AWS_XRAY_DAEMON_ADDRESS"]
+# The SDK parses AWS_XRAY_DAEMON_ADDRESS as it is imported, and an import error would stop the app:
+# it is imported without it, and init_app says when it is malformed. Empty (how compose passes an
+# unset one) means unset, as for every Cruddur variable.
+daemon_address = os.environ.pop("AWS_XRAY_DAEMON_ADDRESS", "").strip()
 from aws_xray_sdk import global_sdk_config  # noqa: E402
 from aws_xray_sdk.core import xray_recorder  # noqa: E402
+from aws_xray_sdk.core.daemon_config import DaemonConfig  # noqa: E402
+from aws_xray_sdk.core.exceptions.exceptions import InvalidDaemonAddressException  # noqa: E402
 from aws_xray_sdk.ext.flask.middleware import XRayMiddleware  # noqa: E402
+
+if daemon_address:
+    os.environ["AWS_XRAY_DAEMON_ADDRESS"] = daemon_address
 
 XRAY_HEADER, XRAY_ENVIRON = "X-Amzn-Trace-Id", "HTTP_X_AMZN_TRACE_ID"
 # The caller's fields kept when it continues its own trace; anything else is forged or junk.
@@ -53,8 +58,14 @@ def xray_root() -> str | None:
 
 def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str]:
     mode, daemon = settings.xray_export, settings.xray_daemon_address
+    try:
+        DaemonConfig(daemon)  # the SDK's own parse, which its configure would fail on
+        malformed = False
+    except InvalidDaemonAddressException:
+        malformed = True
     # The service's in_subsegment is a no-op unless the daemon route is on (AWS_XRAY_SDK_ENABLED wins).
-    global_sdk_config.set_sdk_enabled(mode == "daemon" and bool(daemon) and not settings.otel_sdk_disabled)
+    global_sdk_config.set_sdk_enabled(mode == "daemon" and bool(daemon) and not malformed
+                                      and not settings.otel_sdk_disabled)
     if mode is None:
         return False, ("set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000) to send segments, "
                        "or XRAY_EXPORT=otlp for X-Ray's OTLP endpoint")
@@ -64,6 +75,8 @@ def init_app(app: Flask, settings: Settings, first_app: bool) -> tuple[bool, str
         return False, "OTEL_SDK_DISABLED is true, and X-Ray's trace is OpenTelemetry's"
     if mode == "daemon" and not daemon:
         return False, "XRAY_EXPORT is daemon: set AWS_XRAY_DAEMON_ADDRESS (e.g. xray-daemon:2000)"
+    if mode == "daemon" and malformed:
+        return False, f"AWS_XRAY_DAEMON_ADDRESS is {daemon!r}: use host:port (e.g. xray-daemon:2000)"
     if mode == "daemon" and not global_sdk_config.sdk_enabled():
         return False, "AWS_XRAY_SDK_ENABLED is false"
     found = sigv4.otlp_endpoint("xray", "/v1/traces") if mode == "otlp" else None
