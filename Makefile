@@ -30,7 +30,7 @@ test: setup $(CHROMIUM) $(WRK) postgresql
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not generated"
 	$(BIN)/pytest -m generated
 
-# The unit tests and the app through Flask's test client: no process started, about a minute.
+# The unit tests and the app through Flask's test client: no process started, about 25 s.
 test-fast: setup
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not live and not e2e and not reliability"
 
