@@ -44,6 +44,8 @@ def test_an_edit_reaches_the_open_page_without_a_reload(browser, dev_server):
     page = context.new_page()
     frames: list[str] = []
     page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: frames.append(str(payload))))
+    console: list[str] = []  # Vite's client tells here why an update did not apply
+    page.on("console", lambda message: console.append(message.text))
     page.goto(f"{url}/no/such/page")
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found", timeout=30_000)
     page.evaluate("window.sinceLoad = true")
@@ -55,12 +57,17 @@ def test_an_edit_reaches_the_open_page_without_a_reload(browser, dev_server):
     assert any('"type":"connected"' in frame for frame in frames), f"no HMR socket after 30 s: {frames}"
 
     source = app / "src" / "pages" / "NotFoundPage.jsx"
-    source.write_text(source.read_text().replace("Page not found", "Nothing lives here"))
+    # Saved over the old text in one write, never truncated first: the watcher could read the
+    # truncated file, and Vite then sent a module with no component ("Could not Fast Refresh").
+    edited = source.read_text().replace("Page not found", "Nothing lives here")  # longer: nothing left over
+    with source.open("r+") as file:
+        file.write(edited)
 
     try:
         expect(page.get_by_role("heading", level=1)).to_have_text("Nothing lives here", timeout=15_000)
     except AssertionError as error:  # what the socket carried and what Vite said tell why
-        raise AssertionError(f"{error}\nframes: {frames}\nVite: {(app.parent / 'output').read_text()}") from None
+        raise AssertionError(f"{error}\nframes: {frames}\nconsole: {console}\n"
+                             f"Vite: {(app.parent / 'output').read_text()}") from None
     assert page.evaluate("window.sinceLoad") is True, "the page was reloaded, not updated in place"
     assert any('"type":"update"' in frame and "NotFoundPage.jsx" in frame for frame in frames)
     context.close()
